@@ -1,0 +1,1 @@
+int s3e_torch_pch_anchor = 0;
