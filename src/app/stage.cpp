@@ -85,7 +85,7 @@ bool Stage::parse(int argc, char** argv) {
   run_dir_ = vars_["run-dir"].as<std::string>();
   // Rank 0 creates the run folder; the barrier keeps other ranks from opening log files in a missing folder.
   std::string create_error;
-  if (ctx.is_root()) {
+  if (ctx.is_root() && !read_only_) {
     try {
       file_ensure_writable_dir(run_dir_ / "logs");
     } catch (const Error& e) {
@@ -96,16 +96,17 @@ bool Stage::parse(int argc, char** argv) {
   MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   if (any_failed) throw UsageError(create_error.empty() ? "rank 0 could not create the run folder " + run_dir_.string()
                                                         : create_error);
-  log_add_file((run_dir_ / "logs" / fmt::format("{}.rank{:05d}.log", name_, ctx.rank)).string());
+  if (!read_only_) log_add_file((run_dir_ / "logs" / fmt::format("{}.rank{:05d}.log", name_, ctx.rank)).string());
 
   std::string threads_text = std::to_string(threads());
   ::setenv("OMP_NUM_THREADS", threads_text.c_str(), 1);
   if (ctx.is_root()) {
     std::string ini = config_->to_ini();
-    spdlog::info("s3editor {} on {} rank(s), {} node(s); run folder {}", name_, ctx.world_size, ctx.node_count,
-                 run_dir_.string());
-    spdlog::info("effective config:\n{}", ini);
-    file_write_atomic(run_dir_ / (name_ + ".config.ini"), ini);
+    auto level = read_only_ ? spdlog::level::debug : spdlog::level::info;
+    spdlog::log(level, "s3editor {} on {} rank(s), {} node(s); run folder {}", name_, ctx.world_size, ctx.node_count,
+                run_dir_.string());
+    spdlog::log(level, "effective config:\n{}", ini);
+    if (!read_only_) file_write_atomic(run_dir_ / (name_ + ".config.ini"), ini);
   }
   return true;
 }

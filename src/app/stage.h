@@ -24,6 +24,9 @@ class Stage {
   // Positional arguments: `name` repeated up to `max_count` times (-1: unlimited).
   void add_positional(const std::string& name, int max_count, const std::string& help);
 
+  // Read-only tools (inspect, probe): the effective config is logged at debug level and not saved.
+  void set_read_only() { read_only_ = true; }
+
   // Parses the command line. Returns false when --help was printed (exit 0). After it returns true: logging is
   // set up, the run folder exists with logs/ and <stage>.config.ini, and OMP_NUM_THREADS is set.
   bool parse(int argc, char** argv);
@@ -51,6 +54,7 @@ class Stage {
   std::unique_ptr<Config> config_;
   std::filesystem::path run_dir_;
   bool fresh_ = false;
+  bool read_only_ = false;
 };
 
 }  // namespace s3e

@@ -1,0 +1,40 @@
+#include "store/output_fingerprint.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "core/errors.h"
+#include "store/latent_store.h"
+
+namespace fs = std::filesystem;
+
+namespace s3e {
+
+std::string output_fingerprint(const Config& config, int world_size, const std::vector<std::string>& inputs) {
+  std::string text = fmt::format("ranks={}\n", world_size);
+  for (auto& key : config.schema().keys()) {
+    if (key.name == "run.threads" || key.name == "run.log_level") continue;
+    text += key.name + "=" + config.get_text(key.name) + "\n";
+  }
+  for (auto& input : inputs) {
+    if (input.empty()) continue;
+    std::error_code ec;
+    auto size = fs::file_size(input, ec);
+    auto mtime = fs::last_write_time(input, ec).time_since_epoch().count();
+    text += fmt::format("input={} size={} mtime={}\n", fs::absolute(input).string(), ec ? 0 : size, ec ? 0 : mtime);
+  }
+  return text;
+}
+
+bool output_is_current(const fs::path& path, const std::string& schema, const std::string& fingerprint) {
+  if (!fs::exists(path)) return false;
+  try {
+    LatentStore store(path, schema);
+    return store.attribute_text("fingerprint") == fingerprint;
+  } catch (const Error&) {
+    return false;  // unreadable or of another schema: redo it
+  }
+}
+
+}  // namespace s3e
