@@ -1,0 +1,269 @@
+#include "face/face_models.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+
+#include "core/errors.h"
+#include "face/face_crops.h"
+#include "face/face_nets.h"
+#include "face/tiny_face_decode.h"
+
+namespace fs = std::filesystem;
+
+namespace s3e {
+namespace {
+
+constexpr float k_mean_face[3] = {122.782f, 117.001f, 104.298f};     // landmark/expression/age/recognition nets
+constexpr float k_mean_detector[3] = {117.001f, 114.697f, 97.404f};  // TinyFaceDetector
+
+// face-api NetInput.toBatchTensor for one crop, then normalisation: zero-pad the crop to a square (centred, or at
+// the bottom/right), TF legacy bilinear resize to S x S (float32 coordinate math, as the WASM kernel), then
+// (x - mean) / 255. Writes NCHW planes of S*S floats. Gathers straight from the uint8 image.
+void preprocess_crop(RgbView image, const FaceRect& crop, int S, bool center, const float mean[3], float* out) {
+  int h = crop.height, w = crop.width, side = std::max(h, w);
+  int top = 0, left = 0;
+  if (center) {
+    int d = std::abs(h - w);
+    int before = d - static_cast<int>(std::floor(d * 0.5 + 0.5));
+    (h < w ? top : left) = before;
+  }
+  // Source index along one axis of the padded square for each output index, and the interpolation weights.
+  std::vector<int> i0(S), i1(S);
+  std::vector<float> frac(S);
+  float scale = static_cast<float>(side) / static_cast<float>(S);
+  for (int i = 0; i < S; ++i) {
+    float src = side == S ? static_cast<float>(i) : static_cast<float>(i) * scale;
+    float f0 = std::floor(src);
+    i0[i] = static_cast<int>(f0);
+    i1[i] = std::min(static_cast<int>(std::ceil(src)), side - 1);
+    frac[i] = src - f0;
+  }
+  const size_t stride = size_t(image.width) * 3;
+  auto value = [&](int py, int px, int c) -> float {  // padded square pixel
+    int y = py - top, x = px - left;
+    if (y < 0 || y >= h || x < 0 || x >= w) return 0.f;
+    return image.data[size_t(crop.y + y) * stride + size_t(crop.x + x) * 3 + c];
+  };
+  const size_t plane = size_t(S) * S;
+  for (int oy = 0; oy < S; ++oy) {
+    float fy = frac[oy];
+    for (int ox = 0; ox < S; ++ox) {
+      float fx = frac[ox];
+      for (int c = 0; c < 3; ++c) {
+        float tl = value(i0[oy], i0[ox], c), tr = value(i0[oy], i1[ox], c);
+        float bl = value(i1[oy], i0[ox], c), br = value(i1[oy], i1[ox], c);
+        float topv = tl + (tr - tl) * fx, bottom = bl + (br - bl) * fx;
+        float v = topv + (bottom - topv) * fy;
+        out[c * plane + size_t(oy) * S + ox] = (v - mean[c]) / 255.f;
+      }
+    }
+  }
+}
+
+void check_crops(RgbView image, const std::vector<FaceRect>& crops) {
+  for (auto& c : crops)
+    if (c.empty() || c.x < 0 || c.y < 0 || c.x + c.width > image.width || c.y + c.height > image.height)
+      throw std::invalid_argument(fmt::format("face crop ({},{} {}x{}) is empty or outside the {}x{} image", c.x,
+                                              c.y, c.width, c.height, image.width, image.height));
+}
+
+}  // namespace
+
+fs::path face_cache_dir() {
+  if (const char* env = std::getenv("S3E_CACHE_DIR"); env && *env) return env;
+  return fs::path(S3E_FACE_SOURCE_DIR) / ".cache";
+}
+
+fs::path face_model_dir() { return face_cache_dir() / "node" / "node_modules" / "@vladmandic" / "face-api" / "model"; }
+
+struct FaceModels::Impl {
+  FaceModelsOptions options;
+  torch::Device device{torch::kCPU};
+  std::unique_ptr<TinyFaceDetectorNet> detector;
+  std::unique_ptr<FaceDenseNet> landmark_net, expression_net;
+  std::unique_ptr<FaceRecognitionNet> recognition_net;
+  std::unique_ptr<AgeGenderNet> age_gender_net;
+  mutable std::atomic<long> detector_runs{0};
+
+  // Preprocesses crops [begin, end) into one [n,3,S,S] batch on the device.
+  torch::Tensor batch(RgbView image, const std::vector<FaceRect>& crops, size_t begin, size_t end, int S,
+                      bool center, const float mean[3]) const {
+    auto x = torch::empty({int64_t(end - begin), 3, S, S}, torch::kFloat32);
+    for (size_t i = begin; i < end; ++i)
+      preprocess_crop(image, crops[i], S, center, mean, x.data_ptr<float>() + (i - begin) * 3 * size_t(S) * S);
+    return x.to(device);
+  }
+
+  // Runs `fn(batch, begin, end)` over crops in chunks of max_batch.
+  template <class Fn>
+  void chunks(size_t n, Fn fn) const {
+    size_t step = size_t(std::max(1, options.max_batch));
+    for (size_t b = 0; b < n; b += step) fn(b, std::min(n, b + step));
+  }
+};
+
+FaceModels::FaceModels(const FaceModelsOptions& options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  if (impl_->options.model_dir.empty()) impl_->options.model_dir = face_model_dir();
+  if (options.detector_input_size <= 0 || options.detector_input_size % 32)
+    throw UsageError(fmt::format("face detector input size {} must be a positive multiple of 32",
+                                 options.detector_input_size));
+  try {
+    impl_->device = torch::Device(options.device);
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("unknown torch device '{}'", options.device));
+  }
+  const fs::path& dir = impl_->options.model_dir;
+  auto load = [&](const char* model) {
+    fs::path manifest = tfjs_manifest_path(dir, model);
+    if (!fs::exists(manifest))
+      throw DataError(fmt::format("{}: face-api model missing (run jobs/setup.sh, or set S3E_CACHE_DIR)",
+                                  manifest.string()));
+    return TfjsWeights::load(manifest);
+  };
+  torch::NoGradGuard no_grad;
+  impl_->detector = std::make_unique<TinyFaceDetectorNet>(load("tiny_face_detector_model"), impl_->device);
+  impl_->landmark_net = std::make_unique<FaceDenseNet>(load("face_landmark_68_model"), impl_->device, 136);
+  if (options.load_descriptor)
+    impl_->recognition_net = std::make_unique<FaceRecognitionNet>(load("face_recognition_model"), impl_->device);
+  if (options.load_attributes) {
+    impl_->expression_net = std::make_unique<FaceDenseNet>(load("face_expression_model"), impl_->device, 7);
+    impl_->age_gender_net = std::make_unique<AgeGenderNet>(load("age_gender_model"), impl_->device);
+  }
+}
+
+FaceModels::~FaceModels() = default;
+
+const FaceModelsOptions& FaceModels::options() const { return impl_->options; }
+
+long FaceModels::detector_runs() const { return impl_->detector_runs.load(); }
+
+std::vector<FaceDetection> FaceModels::detect(RgbView image) const {
+  if (image.width <= 0 || image.height <= 0) return {};
+  ++impl_->detector_runs;
+  torch::InferenceMode guard;
+  int S = impl_->options.detector_input_size;
+  FaceRect whole{0, 0, image.width, image.height};
+  auto out = impl_->detector->forward(impl_->batch(image, {whole}, 0, 1, S, false, k_mean_detector));
+  out = out.to(torch::kCPU).contiguous();
+  TinyFaceDecodeOptions decode;
+  decode.input_size = S;
+  decode.score_threshold = impl_->options.detector_score;
+  return tiny_face_decode(out.data_ptr<float>(), static_cast<int>(out.size(2)), image.width, image.height, decode);
+}
+
+std::vector<FaceLandmarks> FaceModels::landmarks(RgbView image, const std::vector<FaceRect>& crops) const {
+  check_crops(image, crops);
+  torch::InferenceMode guard;
+  std::vector<FaceLandmarks> result(crops.size());
+  impl_->chunks(crops.size(), [&](size_t begin, size_t end) {
+    auto out = impl_->landmark_net->forward(impl_->batch(image, crops, begin, end, 112, true, k_mean_face));
+    out = out.to(torch::kCPU).contiguous();
+    const float* o = out.data_ptr<float>();
+    for (size_t i = begin; i < end; ++i) {
+      // FaceLandmark68NetBase.postProcess, float32 like the tensors it uses.
+      double s = 112.0 / std::max(crops[i].width, crops[i].height);
+      double w = crops[i].width * s, h = crops[i].height * s;
+      float pad_x = w < h ? static_cast<float>(std::abs(w - h) / 2) : 0.f;
+      float pad_y = h < w ? static_cast<float>(std::abs(w - h) / 2) : 0.f;
+      const float* row = o + (i - begin) * 136;
+      for (int k = 0; k < 68; ++k) {
+        float x = (row[2 * k] * 112.f - pad_x) / static_cast<float>(w);
+        float y = (row[2 * k + 1] * 112.f - pad_y) / static_cast<float>(h);
+        result[i][k] = {x, y};
+      }
+    }
+  });
+  return result;
+}
+
+std::vector<FaceLandmarks> FaceModels::landmarks_in_image(RgbView image, const std::vector<FaceRect>& crops) const {
+  auto rel = landmarks(image, crops);
+  for (size_t i = 0; i < rel.size(); ++i)
+    rel[i] = face_landmarks_to_image(rel[i], crops[i], {double(crops[i].x), double(crops[i].y)});
+  return rel;
+}
+
+std::vector<FaceDescriptor> FaceModels::descriptors(RgbView image, const std::vector<FaceRect>& crops) const {
+  if (!impl_->recognition_net) throw std::logic_error("FaceModels: descriptor net not loaded (load_descriptor)");
+  check_crops(image, crops);
+  torch::InferenceMode guard;
+  std::vector<FaceDescriptor> result(crops.size());
+  impl_->chunks(crops.size(), [&](size_t begin, size_t end) {
+    auto out = impl_->recognition_net->forward(impl_->batch(image, crops, begin, end, 150, true, k_mean_face));
+    out = out.to(torch::kCPU).contiguous();
+    for (size_t i = begin; i < end; ++i)
+      std::copy_n(out.data_ptr<float>() + (i - begin) * 128, 128, result[i].begin());
+  });
+  return result;
+}
+
+std::vector<FaceAttributes> FaceModels::attributes(RgbView image, const std::vector<FaceRect>& crops) const {
+  if (!impl_->age_gender_net) throw std::logic_error("FaceModels: attribute nets not loaded (load_attributes)");
+  check_crops(image, crops);
+  torch::InferenceMode guard;
+  std::vector<FaceAttributes> result(crops.size());
+  impl_->chunks(crops.size(), [&](size_t begin, size_t end) {
+    auto x = impl_->batch(image, crops, begin, end, 112, true, k_mean_face);
+    auto expressions = at::softmax(impl_->expression_net->forward(x), 1).to(torch::kCPU).contiguous();
+    auto [age, gender] = impl_->age_gender_net->forward(x);
+    age = age.to(torch::kCPU).contiguous();
+    gender = gender.to(torch::kCPU).contiguous();
+    for (size_t i = begin; i < end; ++i) {
+      size_t j = i - begin;
+      result[i].age = age.data_ptr<float>()[j];
+      result[i].male_probability = gender.data_ptr<float>()[2 * j];
+      std::copy_n(expressions.data_ptr<float>() + j * 7, 7, result[i].expressions.begin());
+    }
+  });
+  return result;
+}
+
+std::vector<FaceRecord> FaceModels::analyze(RgbView image) const {
+  const int W = image.width, H = image.height;
+  std::vector<FaceRecord> faces;
+  for (auto& det : detect(image)) {
+    FaceRecord r;
+    r.detection = det;
+    // extractFaceTensors calls forSize() on the detection: two more relative/absolute round trips.
+    r.landmark_crop = face_rect_clip(face_box_round_trip(det.box, W, H, 2), W, H);
+    if (!r.landmark_crop.empty()) faces.push_back(r);
+  }
+  std::vector<FaceRect> crops;
+  for (auto& f : faces) crops.push_back(f.landmark_crop);
+  auto rel = landmarks(image, crops);
+  std::vector<FaceRect> attribute_crops, descriptor_crops;
+  for (size_t i = 0; i < faces.size(); ++i) {
+    FaceRecord& f = faces[i];
+    f.landmarks = face_landmarks_to_image(rel[i], f.landmark_crop, {f.detection.box.x, f.detection.box.y});
+    // alignedRect becomes a FaceDetection (one round trip), then forSize() in extractFaceTensors (two more).
+    f.attribute_crop = face_rect_clip(face_box_round_trip(face_aligned_rect(f.landmarks), W, H, 3), W, H);
+    f.descriptor_crop = face_descriptor_rect(f.landmarks, f.landmark_crop, W, H);
+    attribute_crops.push_back(f.attribute_crop);
+    descriptor_crops.push_back(f.descriptor_crop);
+  }
+  // face-api drops empty crops; a face whose attribute/descriptor crop is empty keeps zeros there.
+  auto run_nonempty = [&](const std::vector<FaceRect>& all, auto fn) {
+    std::vector<FaceRect> valid;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < all.size(); ++i)
+      if (!all[i].empty()) valid.push_back(all[i]), index.push_back(i);
+    fn(valid, index);
+  };
+  if (impl_->recognition_net)
+    run_nonempty(descriptor_crops, [&](auto& valid, auto& index) {
+      auto d = descriptors(image, valid);
+      for (size_t k = 0; k < index.size(); ++k) faces[index[k]].descriptor = d[k];
+    });
+  if (impl_->age_gender_net)
+    run_nonempty(attribute_crops, [&](auto& valid, auto& index) {
+      auto a = attributes(image, valid);
+      for (size_t k = 0; k < index.size(); ++k) faces[index[k]].attributes = a[k];
+    });
+  return faces;
+}
+
+}  // namespace s3e
