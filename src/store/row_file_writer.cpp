@@ -52,7 +52,12 @@ RowFileWriter::RowFileWriter(fs::path final_path, const std::string& schema, int
     dims[0] = 0;
     max_dims[0] = H5S_UNLIMITED;
     chunk[0] = row_chunk_rows(spec, options_);
-    for (int i = 1; i < rank; ++i) dims[i] = max_dims[i] = chunk[i] = spec.row_shape[i - 1];
+    for (int i = 1; i < rank; ++i) {
+      // A zero-sized dimension (e.g. labels of an unlabelled store) needs an unlimited extent to take a chunk of 1.
+      dims[i] = spec.row_shape[i - 1];
+      max_dims[i] = dims[i] == 0 ? H5S_UNLIMITED : dims[i];
+      chunk[i] = std::max<hsize_t>(1, dims[i]);
+    }
     H5Id space(H5Screate_simple(rank, dims.data(), max_dims.data()));
     H5Id dcpl = h5_dataset_create_plist();
     H5Pset_chunk(dcpl, rank, chunk.data());
@@ -113,6 +118,10 @@ void RowFileWriter::append(const std::string& name, const void* data, int64_t ro
     return TransientError(fmt::format("{}: {} {} failed: {}", final_path_.string(), what, name, h5_error_text()));
   };
   if (H5Dset_extent(c.dataset, new_dims.data()) < 0) throw fail("extending");
+  if (c.spec.row_elements() == 0) {
+    c.rows += rows;
+    return;
+  }
   H5Id file_space(H5Dget_space(c.dataset));
   H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   H5Id mem_space(H5Screate_simple(rank, count.data(), nullptr));
@@ -171,7 +180,7 @@ void RowFileWriter::write_virtual_column(const ColumnSpec& spec, const std::vect
   H5Id dcpl = h5_dataset_create_plist();
   int64_t offset = 0;
   for (size_t s = 0; s < shard_files.size(); ++s) {
-    if (shard_rows[s] == 0) continue;
+    if (shard_rows[s] == 0 || spec.row_elements() == 0) continue;
     std::vector<hsize_t> start(rank, 0), count(dims);
     start[0] = offset;
     count[0] = shard_rows[s];

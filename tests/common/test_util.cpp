@@ -46,15 +46,20 @@ CommandResult run_command(const std::string& command) {
   return result;
 }
 
+// A child s3editor or mpiexec must not think it belongs to this test's own MPI job (the test binary is an MPI
+// singleton, and mpiexec refuses to run "recursively" when it sees those variables).
+std::string clean_mpi_env() {
+  return "for v in $(compgen -e | grep -E '^(OMPI|PMIX|OPAL|ORTE|HYDRA|PMI)_'); do unset $v; done; ";
+}
+
 CommandResult run_s3editor(const std::string& args) {
-  // A child s3editor must not think it is part of this test's MPI job.
-  return run_command("env -u OMPI_COMM_WORLD_SIZE -u OMPI_COMM_WORLD_RANK -u PMIX_RANK -u PMIX_NAMESPACE " +
-                     std::string(S3E_BINARY) + " " + args);
+  return run_command("bash -c " + shell_quote(clean_mpi_env() + "exec " + S3E_BINARY + " " + args + " 2>&1"));
 }
 
 CommandResult run_s3editor_mpi(int ranks, const std::string& args) {
-  return run_command(std::string(S3E_MPIEXEC) + " --allow-run-as-root --oversubscribe --bind-to none -n " +
-                     std::to_string(ranks) + " " + S3E_BINARY + " " + args);
+  return run_command("bash -c " + shell_quote(clean_mpi_env() + "exec " + S3E_MPIEXEC +
+                                              " --allow-run-as-root --oversubscribe --bind-to none -n " +
+                                              std::to_string(ranks) + " " + S3E_BINARY + " " + args + " 2>&1"));
 }
 
 CommandResult run_python(const std::string& code) {

@@ -32,6 +32,9 @@ CommandResult run_s3editor(const std::string& args);
 // Runs `s3editor <args>` under mpiexec with `ranks` processes.
 CommandResult run_s3editor_mpi(int ranks, const std::string& args);
 
+// Shell prefix that unsets this process's MPI variables, for launching independent MPI jobs from a test.
+std::string clean_mpi_env();
+
 // Runs a python3 snippet with the Debian interpreter that sees numpy/h5py/torch.
 CommandResult run_python(const std::string& code);
 
