@@ -1,0 +1,147 @@
+#include "face/face_align.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "face/face_crops.h"
+
+namespace s3e {
+namespace {
+
+FacePoint sub(FacePoint a, FacePoint b) { return {a.x - b.x, a.y - b.y}; }
+FacePoint add(FacePoint a, FacePoint b) { return {a.x + b.x, a.y + b.y}; }
+FacePoint mul(FacePoint a, double s) { return {a.x * s, a.y * s}; }
+double norm(FacePoint a) { return std::hypot(a.x, a.y); }
+
+// Bilinear sample of channel c at continuous pixel-index coordinates (x, y), edges repeated.
+float sample(RgbView img, double x, double y, int c) {
+  x = std::clamp(x, 0.0, double(img.width - 1));
+  y = std::clamp(y, 0.0, double(img.height - 1));
+  int x0 = static_cast<int>(std::floor(x)), y0 = static_cast<int>(std::floor(y));
+  int x1 = std::min(x0 + 1, img.width - 1), y1 = std::min(y0 + 1, img.height - 1);
+  double fx = x - x0, fy = y - y0;
+  auto at = [&](int xx, int yy) { return double(img.data[(size_t(yy) * img.width + xx) * 3 + c]); };
+  double top = at(x0, y0) + (at(x1, y0) - at(x0, y0)) * fx, bottom = at(x0, y1) + (at(x1, y1) - at(x0, y1)) * fx;
+  return static_cast<float>(top + (bottom - top) * fy);
+}
+
+std::vector<FacePoint> convex_hull(std::vector<FacePoint> pts) {
+  std::sort(pts.begin(), pts.end(), [](auto& a, auto& b) { return a.x < b.x || (a.x == b.x && a.y < b.y); });
+  auto cross = [](FacePoint o, FacePoint a, FacePoint b) { return (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x); };
+  std::vector<FacePoint> hull(2 * pts.size());
+  size_t k = 0;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    while (k >= 2 && cross(hull[k - 2], hull[k - 1], pts[i]) <= 0) --k;
+    hull[k++] = pts[i];
+  }
+  for (size_t i = pts.size() - 1, t = k + 1; i > 0; --i) {
+    while (k >= t && cross(hull[k - 2], hull[k - 1], pts[i - 1]) <= 0) --k;
+    hull[k++] = pts[i - 1];
+  }
+  hull.resize(k > 1 ? k - 1 : k);
+  return hull;  // counter-clockwise in a y-up frame
+}
+
+// Signed distance to a convex polygon: negative inside.
+double signed_distance(const std::vector<FacePoint>& hull, FacePoint p) {
+  double best = 1e300;
+  bool inside = true;
+  for (size_t i = 0; i < hull.size(); ++i) {
+    FacePoint a = hull[i], b = hull[(i + 1) % hull.size()], ab = sub(b, a), ap = sub(p, a);
+    double len2 = ab.x * ab.x + ab.y * ab.y;
+    double t = len2 > 0 ? std::clamp((ap.x * ab.x + ap.y * ab.y) / len2, 0.0, 1.0) : 0.0;
+    best = std::min(best, norm(sub(ap, mul(ab, t))));
+    if (ab.x * ap.y - ab.y * ap.x < 0) inside = false;
+  }
+  return inside ? -best : best;
+}
+
+}  // namespace
+
+double FaceQuad::side() const { return norm(sub(corners[3], corners[0])); }
+
+FaceQuad face_quad_ffhq(const FaceLandmarks& lm) {
+  FacePoint eye_left = face_left_eye(lm), eye_right = face_right_eye(lm);
+  FacePoint eye_avg = mul(add(eye_left, eye_right), 0.5), eye_to_eye = sub(eye_right, eye_left);
+  FacePoint mouth_avg = mul(add(lm[48], lm[54]), 0.5), eye_to_mouth = sub(mouth_avg, eye_avg);
+  // x = eye_to_eye - flipud(eye_to_mouth) * [-1, 1]
+  FacePoint x{eye_to_eye.x + eye_to_mouth.y, eye_to_eye.y - eye_to_mouth.x};
+  double n = norm(x);
+  if (!(n > 0)) throw std::invalid_argument("face_quad_ffhq: degenerate landmarks");
+  x = mul(x, std::max(norm(eye_to_eye) * 2.0, norm(eye_to_mouth) * 1.8) / n);
+  FacePoint y{-x.y, x.x};
+  FacePoint c = add(eye_avg, mul(eye_to_mouth, 0.1));
+  FaceQuad q;
+  q.corners = {sub(sub(c, x), y), add(sub(c, x), y), add(add(c, x), y), sub(add(c, x), y)};
+  return q;
+}
+
+FacePoint face_quad_to_frame(const FaceQuad& quad, int size, FacePoint p) {
+  FacePoint ex = sub(quad.corners[3], quad.corners[0]), ey = sub(quad.corners[1], quad.corners[0]);
+  return add(quad.corners[0], add(mul(ex, p.x / size), mul(ey, p.y / size)));
+}
+
+FacePoint face_quad_to_crop(const FaceQuad& quad, int size, FacePoint p) {
+  FacePoint ex = sub(quad.corners[3], quad.corners[0]), ey = sub(quad.corners[1], quad.corners[0]);
+  FacePoint d = sub(p, quad.corners[0]);
+  double det = ex.x * ey.y - ex.y * ey.x;
+  return {(d.x * ey.y - d.y * ey.x) / det * size, (ex.x * d.y - ex.y * d.x) / det * size};
+}
+
+RgbImage face_crop_aligned(RgbView frame, const FaceQuad& quad, int size) {
+  RgbImage crop(size, size);
+  for (int v = 0; v < size; ++v)
+    for (int u = 0; u < size; ++u) {
+      FacePoint p = face_quad_to_frame(quad, size, {u + 0.5, v + 0.5});
+      uint8_t* dst = crop.pixel(u, v);
+      for (int c = 0; c < 3; ++c)
+        dst[c] = static_cast<uint8_t>(std::lround(std::clamp(sample(frame, p.x - 0.5, p.y - 0.5, c), 0.f, 255.f)));
+    }
+  return crop;
+}
+
+std::vector<float> face_paste_mask(int width, int height, const FaceLandmarks& landmarks, const FaceQuad& quad,
+                                   const FacePasteOptions& options) {
+  std::vector<float> mask(size_t(width) * height, 0.f);
+  auto hull = convex_hull(std::vector<FacePoint>(landmarks.begin(), landmarks.end()));
+  double side = quad.side(), dilation = options.dilation * side, feather = std::max(options.feather * side, 1e-6);
+  double reach = dilation + feather;
+  // Only pixels near the hull can be non-zero.
+  FaceBox box = face_landmarks_bbox(landmarks);
+  int x0 = std::max(0, static_cast<int>(std::floor(box.x - reach))), y0 = std::max(0, static_cast<int>(std::floor(box.y - reach)));
+  int x1 = std::min(width - 1, static_cast<int>(std::ceil(box.right() + reach)));
+  int y1 = std::min(height - 1, static_cast<int>(std::ceil(box.bottom() + reach)));
+  const int size = 1024;  // any size: only used to test coverage by the quad
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x) {
+      FacePoint p{x + 0.5, y + 0.5};
+      double d = signed_distance(hull, p);
+      if (d >= reach) continue;
+      FacePoint c = face_quad_to_crop(quad, size, p);
+      if (c.x < 0.5 || c.y < 0.5 || c.x > size - 0.5 || c.y > size - 0.5) continue;
+      double t = std::clamp((reach - d) / feather, 0.0, 1.0);
+      mask[size_t(y) * width + x] = static_cast<float>(t * t * (3 - 2 * t));  // smoothstep
+    }
+  return mask;
+}
+
+void face_paste_back(RgbImage& frame, const RgbImage& crop, const FaceQuad& quad, const FaceLandmarks& landmarks,
+                     const FacePasteOptions& options) {
+  if (crop.width != crop.height) throw std::invalid_argument("face_paste_back: the aligned crop must be square");
+  auto mask = face_paste_mask(frame.width, frame.height, landmarks, quad, options);
+  const int size = crop.width;
+  for (int y = 0; y < frame.height; ++y)
+    for (int x = 0; x < frame.width; ++x) {
+      float a = mask[size_t(y) * frame.width + x];
+      if (a <= 0.f) continue;
+      FacePoint c = face_quad_to_crop(quad, size, {x + 0.5, y + 0.5});
+      uint8_t* dst = frame.pixel(x, y);
+      for (int ch = 0; ch < 3; ++ch) {
+        float v = sample(crop.view(), c.x - 0.5, c.y - 0.5, ch);
+        dst[ch] = static_cast<uint8_t>(std::lround(std::clamp(a * v + (1 - a) * dst[ch], 0.f, 255.f)));
+      }
+    }
+}
+
+}  // namespace s3e
