@@ -1,0 +1,38 @@
+// comm_mpi.h — the mpi backend: collectives on CPU buffers over a private duplicate of MPI_COMM_WORLD (so that
+// library traffic can never match user collectives), plus a second duplicate for the debug-mode signature check.
+// Non-blocking allreduce is MPI_Iallreduce; with MPI_THREAD_FUNNELED it progresses only inside MPI calls, so
+// callers poll test() (the gradient reducer does so from its backward hooks).
+#pragma once
+#include <mpi.h>
+
+#include "dist/communicator.h"
+
+namespace s3e {
+
+class MpiCommunicator : public Communicator {
+ public:
+  explicit MpiCommunicator(CommOptions options = {}, MPI_Comm parent = MPI_COMM_WORLD);
+  ~MpiCommunicator() override;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "mpi"; }
+  MPI_Comm handle() const { return comm_; }
+
+ protected:
+  std::unique_ptr<CommWork> do_allreduce(void* data, size_t count, DType dtype, ReduceOp op, bool async) override;
+  void do_broadcast(void* data, size_t count, DType dtype, int root) override;
+  void do_allgather(const void* send, void* recv, size_t count, DType dtype) override;
+  void do_barrier() override;
+  std::vector<CollectiveSignature> do_gather_signatures(const CollectiveSignature& mine) override;
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL, check_comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1;
+};
+
+MPI_Datatype mpi_datatype_of(DType dtype);
+// Throws TransientError "<what> failed: <MPI error string>" when rc is not MPI_SUCCESS.
+void mpi_check(int rc, const char* what);
+
+}  // namespace s3e
