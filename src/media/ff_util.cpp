@@ -5,8 +5,10 @@ extern "C" {
 }
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <cstdarg>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -100,9 +102,23 @@ std::string ff_error_text(int code) {
   return buf;
 }
 
+namespace {
+// FFmpeg's messages go to the rank's log at debug level: the exceptions and warnings of this module already say
+// what matters, and raw FFmpeg lines on stderr would lack the rank prefix.
+void ff_log_callback(void* avcl, int level, const char* format, va_list args) {
+  if (level > AV_LOG_WARNING || !spdlog::should_log(spdlog::level::debug)) return;
+  char line[1024];
+  int print_prefix = 1;
+  av_log_format_line2(avcl, level, format, args, line, sizeof line, &print_prefix);
+  std::string text(line);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (!text.empty()) spdlog::debug("ffmpeg: {}", text);
+}
+}  // namespace
+
 void ff_log_init() {
   static std::once_flag once;
-  std::call_once(once, [] { av_log_set_level(AV_LOG_ERROR); });
+  std::call_once(once, [] { av_log_set_callback(ff_log_callback); });
 }
 
 namespace {
@@ -153,6 +169,7 @@ FfInput ff_open_input(const std::string& path, const MediaLimits& limits) {
     throw DataError(fmt::format("{}: is a URL; s3editor reads local files only", path));
   const bool pattern = av_filename_number_test(path.c_str()) != 0;  // "frame_%05d.png"
   const AVInputFormat* format = nullptr;
+  int probe_score = AVPROBE_SCORE_MAX;
   if (pattern) {
     format = av_find_input_format("image2");
   } else {
@@ -173,6 +190,7 @@ FfInput ff_open_input(const std::string& path, const MediaLimits& limits) {
     avio_closep(&pb);
     if (rc < 0 || !format)
       throw DataError(fmt::format("{}: not a video or image file FFmpeg recognises: {}", path, ff_error_text(rc)));
+    probe_score = rc;
     if (format_is_referencing(format))
       throw DataError(fmt::format("{}: is a {} ({}) that refers to other files or URLs; s3editor reads local "
                                   "media files only, not playlists",
@@ -185,7 +203,12 @@ FfInput ff_open_input(const std::string& path, const MediaLimits& limits) {
   AVDictionary* opts = input_options();
   int rc = avformat_open_input(&raw, file_url(path).c_str(), format, &opts);  // frees raw on failure
   av_dict_free(&opts);
-  if (rc < 0) throw DataError(fmt::format("{}: cannot be read as media: {}", path, ff_error_text(rc)));
+  if (rc < 0 && probe_score < AVPROBE_SCORE_RETRY)
+    throw DataError(fmt::format("{}: not a video or image file FFmpeg recognises (its content matches no format; "
+                                "read as {} by its name: {})",
+                                path, format->name, ff_error_text(rc)));
+  if (rc < 0) throw DataError(fmt::format("{}: cannot be read as media ({}): {}", path, format ? format->name : "image2",
+                                          ff_error_text(rc)));
   FfInput ic(raw);
 
   for (unsigned i = 0; i < ic->nb_streams; ++i)

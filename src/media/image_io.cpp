@@ -24,6 +24,7 @@ void check_frame(const std::string& path, const Frame& frame) {
 // Encodes one frame with `codec_id` in `pix_fmt` and returns the bitstream (a whole PNG or JPEG file).
 std::string image_encode(const std::string& path, const Frame& frame, AVCodecID codec_id, AVPixelFormat pix_fmt,
                          int qscale) {
+  ff_log_init();
   const AVCodec* codec = avcodec_find_encoder(codec_id);
   if (!codec) throw UsageError(fmt::format("{}: this FFmpeg has no {} encoder", path, avcodec_get_name(codec_id)));
   FfCodec enc(avcodec_alloc_context3(codec));

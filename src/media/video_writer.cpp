@@ -147,6 +147,7 @@ void VideoWriter::Impl::send(AVFrame* frame) {
 
 VideoWriter::VideoWriter(const std::string& path, const VideoWriterOptions& options)
     : impl_(std::make_unique<Impl>()) {
+  ff_log_init();
   Impl& m = *impl_;
   m.path = path;
   m.opt = options;
