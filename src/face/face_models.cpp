@@ -72,6 +72,8 @@ void check_crops(RgbView image, const std::vector<FaceRect>& crops) {
 
 }  // namespace
 
+void face_set_threads(int threads) { at::set_num_threads(std::max(1, threads)); }
+
 fs::path face_cache_dir() {
   if (const char* env = std::getenv("S3E_CACHE_DIR"); env && *env) return env;
   return fs::path(S3E_FACE_SOURCE_DIR) / ".cache";

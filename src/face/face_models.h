@@ -52,6 +52,9 @@ class FaceModels {
   std::unique_ptr<Impl> impl_;
 };
 
+// Intra-op threads of the face nets (torch); the stages call it with --threads.
+void face_set_threads(int threads);
+
 // The asset cache: $S3E_CACHE_DIR, else <source dir>/.cache.
 std::filesystem::path face_cache_dir();
 // The face-api model folder inside the cache.

@@ -119,6 +119,12 @@ void FaceTracker::detect_frame(RgbView frame, TrackFrame& out) {
 
   std::vector<Active> was_active;
   was_active.swap(active_);
+  std::vector<Active> missed;  // active tracks the detector did not see this time
+  for (auto& a : was_active)
+    if (!track_used[size_t(a.track_id)] && a.misses < options_.max_detector_misses) {
+      missed.push_back(a);
+      ++missed.back().misses;
+    }
   for (size_t i = 0; i < dets.size(); ++i) {
     if (track_of[i] < 0) {
       FaceTrack t;
@@ -140,12 +146,13 @@ void FaceTracker::detect_frame(RgbView frame, TrackFrame& out) {
     active_.push_back(a);
     record(out, a, true, dets[i].score, crops[i]);
   }
+  for (auto& a : propagate(frame, std::move(missed), out)) active_.push_back(a);
 }
 
-void FaceTracker::propagate_frame(RgbView frame, TrackFrame& out) {
+std::vector<FaceTracker::Active> FaceTracker::propagate(RgbView frame, std::vector<Active> tracks, TrackFrame& out) {
   std::vector<Active> kept;
   std::vector<FaceRect> crops;
-  for (auto& a : active_) {
+  for (auto& a : tracks) {
     FaceBox lb = face_landmarks_bbox(a.landmarks);
     const FaceBox& r = a.box_in_landmarks;
     // Constant-velocity prediction: the crop moves with the face's last displacement.
@@ -158,16 +165,17 @@ void FaceTracker::propagate_frame(RgbView frame, TrackFrame& out) {
     crops.push_back(c);
   }
   auto landmarks = models_.landmarks_in_image(frame, crops);
-  active_.clear();
+  std::vector<Active> survivors;
   for (size_t i = 0; i < kept.size(); ++i) {
     FaceBox before = face_landmarks_bbox(kept[i].landmarks), after = face_landmarks_bbox(landmarks[i]);
     double scale = std::sqrt((after.width * after.height) / std::max(1e-9, before.width * before.height));
     if (!(scale < options_.max_scale_change && scale > 1 / options_.max_scale_change)) continue;  // lost
     kept[i].velocity = centre_shift(kept[i].landmarks, landmarks[i]);
     kept[i].landmarks = landmarks[i];
-    active_.push_back(kept[i]);
+    survivors.push_back(kept[i]);
     record(out, kept[i], false, 0.0, crops[i]);
   }
+  return survivors;
 }
 
 const TrackFrame& FaceTracker::push(RgbView frame) {
@@ -176,7 +184,7 @@ const TrackFrame& FaceTracker::push(RgbView frame) {
   out.shot_cut = shot_cut(frame);
   if (out.shot_cut) active_.clear();  // nothing carries over a cut
   if (out.index % options_.detect_every == 0 || out.shot_cut) detect_frame(frame, out);
-  else if (!active_.empty()) propagate_frame(frame, out);
+  else if (!active_.empty()) active_ = propagate(frame, std::move(active_), out);
   frames_.push_back(std::move(out));
   return frames_.back();
 }

@@ -21,6 +21,7 @@ struct FaceTrackerOptions {
   double cut_threshold = 0.15;        // shot cut: mean |difference| of 32x32 grey thumbnails, 0..1
   double min_inside = 0.6;            // a tracked crop must keep this share of its area inside the frame
   double max_scale_change = 1.5;      // landmark box size change per frame beyond which the track is lost
+  int max_detector_misses = 2;        // detector runs a track may be missed by (tracked by landmarks meanwhile)
 };
 
 struct TrackedFace {
@@ -66,9 +67,11 @@ class FaceTracker {
     FaceLandmarks landmarks;
     FaceBox box_in_landmarks;  // detection box relative to the landmark bbox (x, y offsets and sizes as ratios)
     FacePoint velocity;        // landmark box centre displacement over the last frame
+    int misses = 0;            // consecutive detector runs that did not see this track
   };
   void detect_frame(RgbView frame, TrackFrame& out);
-  void propagate_frame(RgbView frame, TrackFrame& out);
+  // Landmark net on crops placed from the previous landmarks; records and returns the tracks that survive.
+  std::vector<Active> propagate(RgbView frame, std::vector<Active> tracks, TrackFrame& out);
   bool shot_cut(RgbView frame);
   void record(TrackFrame& out, const Active& a, bool detected, double score, const FaceRect& crop);
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include "common/test_util.h"
@@ -41,10 +42,9 @@ const char* k_two = R"([{"paths": ["m.bin"], "weights": [
   {"name": "b", "shape": [2], "dtype": "float32"}]}])";
 
 std::vector<uint8_t> two_bin() {
-  std::vector<uint8_t> bin = {0, 7, 200, 255};
-  float b[2] = {1.5f, -2.25f};
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(b);
-  bin.insert(bin.end(), p, p + 8);
+  std::vector<uint8_t> bin = {0, 7, 200, 255, 0, 0, 0, 0, 0, 0, 0, 0};
+  const float b[2] = {1.5f, -2.25f};
+  std::memcpy(bin.data() + 4, b, sizeof b);
   return bin;
 }
 
