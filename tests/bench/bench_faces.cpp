@@ -1,0 +1,117 @@
+// bench_faces — face nets per face: the LibTorch port vs the face-api reference (tfjs WASM backend, one thread,
+// Node.js) on the same pixels and the same crops (face-api sample photo 1: 1920x1280, 3 faces), side by side in
+// one run. Measures TinyFaceDetector@512 on the whole photo, and FaceLandmark68Net / FaceRecognitionNet per face
+// at batch 1 ("latency") and at batch B ("throughput", per face), including preprocessing (crop, pad, resize).
+// C++ runs at 1 and 2 intra-op threads; every number is the median of R repetitions after one warm-up.
+// Usage: bench_faces [--repeats R] [--batch B] [--no-node]   (defaults 9, 8)
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "face/face_models.h"
+#include "media/image_io.h"
+
+using namespace s3e;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+namespace {
+
+template <class Fn>
+double median_ms(int repeats, Fn fn) {
+  fn();
+  std::vector<double> t;
+  for (int i = 0; i < repeats; ++i) {
+    auto start = Clock::now();
+    fn();
+    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+std::vector<FaceRect> repeat_to(const std::vector<FaceRect>& rects, int n) {
+  std::vector<FaceRect> out;
+  for (int i = 0; i < n; ++i) out.push_back(rects[size_t(i) % rects.size()]);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int repeats = 9, batch = 8;
+  bool node = true;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--no-node")) node = false;
+    else {
+      std::fprintf(stderr, "usage: bench_faces [--repeats R] [--batch B] [--no-node]\n");
+      return 2;
+    }
+  }
+  fs::path photo = face_cache_dir() / "node/node_modules/@vladmandic/face-api/demo/sample1.jpg";
+  Frame frame = image_read_rgb(photo.string());
+  RgbView image{frame.rgb.data(), frame.width, frame.height};
+  FaceModelsOptions options;
+  options.load_attributes = false;
+  FaceModels models(options);
+  auto faces = models.analyze(image);
+  std::vector<FaceRect> lm_crops, desc_crops;
+  for (auto& f : faces) lm_crops.push_back(f.landmark_crop), desc_crops.push_back(f.descriptor_crop);
+  std::printf("bench_faces: %s (%dx%d, %zu faces), repeats %d, batch %d, TinyFaceDetector input 512\n",
+              photo.filename().c_str(), frame.width, frame.height, faces.size(), repeats, batch);
+
+  const char* rows[] = {"detector@512 (whole photo)", "landmarks, batch 1", "landmarks, batch B (per face)",
+                        "descriptor, batch 1", "descriptor, batch B (per face)"};
+  double cpp[2][5];
+  for (int ti = 0; ti < 2; ++ti) {
+    face_set_threads(ti + 1);
+    auto lm_b = repeat_to(lm_crops, batch), desc_b = repeat_to(desc_crops, batch);
+    cpp[ti][0] = median_ms(repeats, [&] { models.detect(image); });
+    cpp[ti][1] = median_ms(repeats, [&] { models.landmarks(image, {lm_crops[0]}); });
+    cpp[ti][2] = median_ms(repeats, [&] { models.landmarks(image, lm_b); }) / batch;
+    cpp[ti][3] = median_ms(repeats, [&] { models.descriptors(image, {desc_crops[0]}); });
+    cpp[ti][4] = median_ms(repeats, [&] { models.descriptors(image, desc_b); }) / batch;
+  }
+
+  double wasm[5] = {0, 0, 0, 0, 0};
+  if (node) {
+    fs::path dir = fs::temp_directory_path() / ("bench_faces." + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    std::ofstream(dir / "sample1.rgb", std::ios::binary)
+        .write(reinterpret_cast<const char*>(frame.rgb.data()), static_cast<std::streamsize>(frame.rgb.size()));
+    json in = {{"input_size", 512}, {"score_threshold", 0.5},
+               {"images", {{{"name", "sample1"}, {"rgb", (dir / "sample1.rgb").string()}, {"width", frame.width},
+                            {"height", frame.height}}}},
+               {"bench", {{"repeats", repeats}, {"batch", batch}}}};
+    std::ofstream(dir / "in.json") << in.dump();
+    std::string script = std::string(S3E_SOURCE_DIR) + "/tests/reference/faceapi_reference.js";
+    std::string cmd = "node '" + script + "' '" + (dir / "in.json").string() + "' '" + (dir / "out.json").string() + "'";
+    if (std::system(cmd.c_str()) != 0) {
+      std::fprintf(stderr, "bench_faces: the Node.js reference failed (%s)\n", cmd.c_str());
+      return 1;
+    }
+    json out = json::parse(std::ifstream(dir / "out.json"));
+    const json& b = out["images"][0]["bench"];
+    wasm[0] = b["detector_ms"], wasm[1] = b["landmarks_single_ms"], wasm[2] = b["landmarks_batch_ms"].get<double>() / batch;
+    wasm[3] = b["descriptor_single_ms"], wasm[4] = b["descriptor_batch_ms"].get<double>() / batch;
+    fs::remove_all(dir);
+  }
+  std::printf("%-32s %12s %12s %14s %10s %10s\n", "median ms", "C++ 1 thr", "C++ 2 thr", "WASM 1 thr", "WASM/C++1",
+              "WASM/C++2");
+  for (int r = 0; r < 5; ++r)
+    std::printf("%-32s %12.2f %12.2f %14.2f %10.2f %10.2f\n", rows[r], cpp[0][r], cpp[1][r], wasm[r],
+                node ? wasm[r] / cpp[0][r] : 0.0, node ? wasm[r] / cpp[1][r] : 0.0);
+  return 0;
+}
