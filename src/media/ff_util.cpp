@@ -192,9 +192,9 @@ FfInput ff_open_input(const std::string& path, const MediaLimits& limits) {
       throw DataError(fmt::format("{}: not a video or image file FFmpeg recognises: {}", path, ff_error_text(rc)));
     probe_score = rc;
     if (format_is_referencing(format))
-      throw DataError(fmt::format("{}: is a {} ({}) that refers to other files or URLs; s3editor reads local "
-                                  "media files only, not playlists",
-                                  path, format->long_name ? format->long_name : format->name, format->name));
+      throw DataError(fmt::format("{}: is a playlist or manifest ({}: {}) that refers to other files or URLs; "
+                                  "s3editor reads local media files only",
+                                  path, format->name, format->long_name ? format->long_name : format->name));
   }
 
   AVFormatContext* raw = avformat_alloc_context();
