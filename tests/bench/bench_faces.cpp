@@ -69,8 +69,13 @@ int main(int argc, char** argv) {
   auto faces = models.analyze(image);
   std::vector<FaceRect> lm_crops, desc_crops;
   for (auto& f : faces) lm_crops.push_back(f.landmark_crop), desc_crops.push_back(f.descriptor_crop);
-  std::printf("bench_faces: %s (%dx%d, %zu faces), repeats %d, batch %d, TinyFaceDetector input 512\n",
-              photo.filename().c_str(), frame.width, frame.height, faces.size(), repeats, batch);
+  double load[3] = {0, 0, 0};
+  ::getloadavg(load, 3);
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  std::printf("bench_faces: %s (%dx%d, %zu faces), repeats %d, batch %d, TinyFaceDetector input 512, eager "
+              "LibTorch, OMP_WAIT_POLICY=%s, load average at start %.2f\n",
+              photo.filename().c_str(), frame.width, frame.height, faces.size(), repeats, batch,
+              wait_policy ? wait_policy : "(unset)", load[0]);
 
   const char* rows[] = {"detector@512 (whole photo)", "landmarks, batch 1", "landmarks, batch B (per face)",
                         "descriptor, batch 1", "descriptor, batch B (per face)"};
@@ -113,5 +118,7 @@ int main(int argc, char** argv) {
   for (int r = 0; r < 5; ++r)
     std::printf("%-32s %12.2f %12.2f %14.2f %10.2f %10.2f\n", rows[r], cpp[0][r], cpp[1][r], wasm[r],
                 node ? wasm[r] / cpp[0][r] : 0.0, node ? wasm[r] / cpp[1][r] : 0.0);
+  ::getloadavg(load, 3);
+  std::printf("load average at end %.2f (2-core VM: other processes slow both sides; compare the ratios)\n", load[0]);
   return 0;
 }
