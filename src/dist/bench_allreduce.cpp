@@ -28,6 +28,10 @@ std::vector<AllreduceBenchRow> bench_allreduce_sweep(Communicator& comm, size_t 
                                                      int repeats) {
   std::vector<AllreduceBenchRow> rows;
   std::vector<float> buffer(std::max<size_t>(1, max_bytes / sizeof(float)), 1.0f);
+  // Warm-up over the whole range first: the first calls set up shared-memory segments and protocol state.
+  for (size_t bytes = sizeof(float); bytes <= max_bytes; bytes *= 4)
+    for (int i = 0; i < 3; ++i) comm.allreduce(buffer.data(), bytes / sizeof(float), DType::f32, ReduceOp::sum);
+  std::fill(buffer.begin(), buffer.end(), 1.0f);
   for (size_t bytes = std::max<size_t>(min_bytes, sizeof(float)); bytes <= max_bytes; bytes *= 2) {
     size_t count = bytes / sizeof(float);
     // Enough calls per repeat that small sizes are not all timer noise, few for the big ones.

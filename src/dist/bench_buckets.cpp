@@ -53,7 +53,9 @@ BucketBenchResult bench_buckets_run(Communicator& comm, const BucketBenchOptions
 
   // Gradients present for the communication-only measurements.
   plain.backward(x);
-  std::vector<double> per_param, bucketed, raw, compute, no_overlap, overlap;
+  std::vector<std::vector<float>> bucket_buffers;  // the plan's messages alone, without pack/unpack/mean
+  for (auto& b : reducer.plan()) bucket_buffers.emplace_back(b.count, 1.0f);
+  std::vector<double> per_param, bucketed, bucket_comm, raw, compute, no_overlap, overlap;
   auto time_it = [&](const std::function<void()>& fn) {
     return bench_time_median(comm, 1, o.iterations, fn) * 1e3;
   };
@@ -63,6 +65,9 @@ BucketBenchResult bench_buckets_run(Communicator& comm, const BucketBenchOptions
       for (auto& p : plain.params) comm_allreduce(comm, p.mutable_grad(), ReduceOp::mean);
     }));
     bucketed.push_back(time_it([&] { reducer.finish(); }));
+    bucket_comm.push_back(time_it([&] {
+      for (auto& b : bucket_buffers) comm.allreduce(b.data(), b.size(), DType::f32, ReduceOp::sum);
+    }));
     raw.push_back(time_it([&] {
       MPI_Allreduce(MPI_IN_PLACE, flat.data(), static_cast<int>(flat.size()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     }));
@@ -82,11 +87,14 @@ BucketBenchResult bench_buckets_run(Communicator& comm, const BucketBenchOptions
   };
   result.per_param_ms = median(per_param);
   result.bucketed_ms = median(bucketed);
+  result.bucket_comm_ms = median(bucket_comm);
   result.raw_flat_ms = median(raw);
   result.step_compute_ms = median(compute);
   result.step_no_overlap_ms = median(no_overlap);
   result.step_overlap_ms = median(overlap);
   result.bucketed_busbw_gbs = bench_busbw(static_cast<double>(result.bytes), result.bucketed_ms / 1e3, comm.size());
+  result.bucket_comm_busbw_gbs =
+      bench_busbw(static_cast<double>(result.bytes), result.bucket_comm_ms / 1e3, comm.size());
   result.raw_busbw_gbs = bench_busbw(static_cast<double>(result.bytes), result.raw_flat_ms / 1e3, comm.size());
   result.launched_during_backward = overlap_reducer.launched_during_backward();
   return result;
@@ -94,7 +102,7 @@ BucketBenchResult bench_buckets_run(Communicator& comm, const BucketBenchOptions
 
 std::string bench_buckets_format(const BucketBenchResult& r, const BucketBenchOptions& o, int ranks) {
   std::string out;
-  out += fmt::format("# gradient path: {} ranks, model {} x Linear({0}->{0})+tanh = {} tensors, {:.1f} MiB of float32 "
+  out += fmt::format("# gradient path: {} ranks, model {} x Linear(w->w)+tanh, w = {}: {} tensors, {:.1f} MiB of float32 "
                      "gradients, {} buckets (cap {} MiB, first {} MiB), batch {}, {} thread(s), {} repeats x {} calls, medians\n",
                      ranks, o.layers, o.width, r.tensors, r.bytes / 1048576.0, r.buckets, o.cap_bytes >> 20,
                      o.first_cap_bytes / 1048576.0, o.batch, o.threads, o.repeats, o.iterations);
@@ -102,8 +110,12 @@ std::string bench_buckets_format(const BucketBenchResult& r, const BucketBenchOp
   out += fmt::format("fused buckets (finish)    {:9.3f} ms   speed-up {:.2f}x\n", r.bucketed_ms,
                      r.per_param_ms / r.bucketed_ms);
   out += fmt::format("raw flat MPI_Allreduce    {:9.3f} ms\n", r.raw_flat_ms);
-  out += fmt::format("busbw bucketed {:.3f} GB/s, raw {:.3f} GB/s, ratio {:.2f}\n", r.bucketed_busbw_gbs,
-                     r.raw_busbw_gbs, r.bucketed_busbw_gbs / r.raw_busbw_gbs);
+  out += fmt::format("bucket messages alone     {:9.3f} ms   (the plan's allreduces, no pack/unpack/mean)\n",
+                     r.bucket_comm_ms);
+  out += fmt::format("busbw: finish() {:.3f} GB/s, bucket messages {:.3f} GB/s, raw flat {:.3f} GB/s; ratios to raw "
+                     "{:.2f} and {:.2f}\n",
+                     r.bucketed_busbw_gbs, r.bucket_comm_busbw_gbs, r.raw_busbw_gbs,
+                     r.bucketed_busbw_gbs / r.raw_busbw_gbs, r.bucket_comm_busbw_gbs / r.raw_busbw_gbs);
   out += fmt::format("step: forward+backward only {:.3f} ms; + allreduce after backward {:.3f} ms; + allreduce "
                      "overlapped with backward {:.3f} ms ({} of {} buckets launched from backward hooks)\n",
                      r.step_compute_ms, r.step_no_overlap_ms, r.step_overlap_ms, r.launched_during_backward, r.buckets);

@@ -23,8 +23,8 @@ struct BucketBenchOptions {
 
 struct BucketBenchResult {
   size_t tensors = 0, bytes = 0, buckets = 0;
-  double per_param_ms = 0, bucketed_ms = 0, raw_flat_ms = 0;
-  double bucketed_busbw_gbs = 0, raw_busbw_gbs = 0;
+  double per_param_ms = 0, bucketed_ms = 0, bucket_comm_ms = 0, raw_flat_ms = 0;
+  double bucketed_busbw_gbs = 0, bucket_comm_busbw_gbs = 0, raw_busbw_gbs = 0;
   double step_compute_ms = 0, step_no_overlap_ms = 0, step_overlap_ms = 0;
   size_t launched_during_backward = 0;
 };

@@ -3,10 +3,21 @@
 #include <fmt/format.h>
 #include <torch/csrc/autograd/function_hook.h>
 
+#include <cstring>
+
 #include "core/errors.h"
 #include "dist/comm_tensor.h"
 
 namespace s3e {
+
+namespace {
+// Pack/unpack of CPU gradients by memcpy: a torch copy_ per parameter costs several microseconds of dispatch,
+// which for models with many small tensors was most of finish() (measured: 8.5 ms of 8.9 ms for 128 tensors).
+bool raw_copy_ok(const torch::Tensor& a, const torch::Tensor& b) {
+  return !a.is_cuda() && !b.is_cuda() && a.is_contiguous() && b.is_contiguous() && a.scalar_type() == b.scalar_type() &&
+         a.numel() == b.numel();
+}
+}  // namespace
 
 // Runs after a parameter's AccumulateGrad node, i.e. once its .grad() holds this backward's gradient. On CPU the
 // autograd engine runs these on the thread that called backward(), which is the thread MPI allows (FUNNELED).
@@ -62,7 +73,8 @@ void GradReducer::pack(size_t param) {
   torch::NoGradGuard no_grad;
   torch::Tensor slot = flat_[b].narrow(0, static_cast<int64_t>(plan_[b].offsets[k]), params_[param].numel());
   const torch::Tensor& grad = params_[param].grad();
-  if (grad.defined()) slot.copy_(grad.reshape({-1}));
+  if (grad.defined() && raw_copy_ok(grad, slot)) std::memcpy(slot.data_ptr(), grad.data_ptr(), slot.nbytes());
+  else if (grad.defined()) slot.copy_(grad.reshape({-1}));
   else slot.zero_();  // unused in this step's graph: contributes nothing, but every rank still sends the bucket
   ready_[param] = true;
   --missing_[b];
@@ -80,8 +92,14 @@ void GradReducer::launch_ready_buckets() {
   // buckets on different ranks (collectives match by issue order).
   while (next_launch_ < plan_.size() && missing_[next_launch_] == 0) {
     const Bucket& bucket = plan_[next_launch_];
-    works_[next_launch_] = comm_.allreduce_async(flat_[next_launch_].data_ptr(), bucket.count, bucket.dtype,
-                                                 ReduceOp::mean);
+    // Without overlap nothing runs meanwhile, so the blocking call is used: MPI's tuned blocking allreduce is
+    // much faster than its non-blocking one (libnbc). The choice depends only on the options, never on timing:
+    // a blocking collective does not match a non-blocking one, so all ranks must make the same choice.
+    if (options_.overlap)
+      works_[next_launch_] = comm_.allreduce_async(flat_[next_launch_].data_ptr(), bucket.count, bucket.dtype,
+                                                   ReduceOp::mean);
+    else
+      comm_.allreduce(flat_[next_launch_].data_ptr(), bucket.count, bucket.dtype, ReduceOp::mean);
     step_launch_order_.push_back(next_launch_);
     if (!in_finish_) ++last_step_backward_launches_;
     ++next_launch_;
@@ -102,13 +120,15 @@ void GradReducer::finish() {
   launch_ready_buckets();
   torch::NoGradGuard no_grad;
   for (size_t b = 0; b < plan_.size(); ++b) {
-    works_[b]->wait();
+    if (works_[b]) works_[b]->wait();
     works_[b].reset();
     const Bucket& bucket = plan_[b];
     for (size_t k = 0; k < bucket.tensors.size(); ++k) {
       torch::Tensor& p = params_[bucket.tensors[k]];
       torch::Tensor averaged = flat_[b].narrow(0, static_cast<int64_t>(bucket.offsets[k]), p.numel()).view_as(p);
-      if (p.grad().defined()) p.mutable_grad().copy_(averaged);
+      if (p.grad().defined() && raw_copy_ok(p.grad(), averaged))
+        std::memcpy(p.mutable_grad().data_ptr(), averaged.data_ptr(), averaged.nbytes());
+      else if (p.grad().defined()) p.mutable_grad().copy_(averaged);
       else p.mutable_grad() = averaged.clone();
     }
   }
