@@ -1,0 +1,116 @@
+#include "metrics/latent_metrics.h"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace s3e {
+
+namespace {
+// Share of each row's energy [B, D] inside mask [B, D]; a null edit (no energy) has share 0.
+torch::Tensor energy_share(const torch::Tensor& energy, const torch::Tensor& mask) {
+  auto total = energy.sum(1);
+  auto inside = (energy * mask).sum(1);
+  return torch::where(total > 0, inside / total.clamp_min(std::numeric_limits<float>::min()), torch::zeros_like(total));
+}
+}  // namespace
+
+torch::Tensor truth_strength_delta(const SynthTruth& truth, const torch::Tensor& dx) {
+  return torch::mm(dx.to(torch::kFloat), truth.coefficients.t()) / truth.attribute_scale;
+}
+
+torch::Tensor truth_identity(const SynthTruth& truth, const torch::Tensor& x) {
+  auto c = x.to(torch::kFloat) - truth.mean;
+  return c - torch::mm(torch::mm(c, truth.coefficients.t()), truth.directions);
+}
+
+torch::Tensor latent_drift(const torch::Tensor& x, const torch::Tensor& x_edit) {
+  return (x_edit - x).norm(2, 1) / x.norm(2, 1).clamp_min(1e-12);
+}
+
+TruthEditMetrics truth_edit_metrics(const SynthTruth& truth, const torch::Tensor& x, const torch::Tensor& x_edit,
+                                    const torch::Tensor& strengths, const torch::Tensor& attribute,
+                                    const torch::Tensor& sign) {
+  torch::NoGradGuard no_grad;
+  const int64_t A = truth.num_attributes();
+  auto dx = x_edit - x;
+  auto ds = truth_strength_delta(truth, dx);  // [B, A]
+  auto a = attribute.to(torch::kLong).unsqueeze(1);
+  auto sgn = sign.to(torch::kFloat);
+  TruthEditMetrics m;
+  auto s_after = (strengths.to(torch::kFloat) + ds).gather(1, a).squeeze(1);
+  m.success = torch::where(sgn > 0, s_after > truth.label_threshold, s_after <= truth.label_threshold).to(torch::kFloat);
+  auto others = torch::ones_like(ds).scatter_(1, a, 0.0);
+  m.preservation = A > 1 ? (ds.abs() * others).sum(1) / double(A - 1) : torch::zeros_like(sgn);
+  m.identity = torch::cosine_similarity(truth_identity(truth, x_edit), truth_identity(truth, x), 1, 1e-12);
+  auto energy = dx * dx;
+  auto region = truth.region_of_dim.unsqueeze(0);                           // [1, D]
+  auto target = truth.target_region.index_select(0, a.squeeze(1)).unsqueeze(1);  // [B, 1]
+  auto leak = truth.leak_region.index_select(0, a.squeeze(1)).unsqueeze(1);
+  auto in_target = region.eq(target).to(torch::kFloat);
+  auto in_leak = region.eq(leak).to(torch::kFloat);
+  m.locality = energy_share(energy, in_target);
+  m.over_editing = energy_share(energy, 1 - torch::clamp_max(in_target + in_leak, 1));
+  m.drift = latent_drift(x, x_edit);
+  return m;
+}
+
+JudgeEditMetrics judge_edit_metrics(const torch::Tensor& logits, const torch::Tensor& logits_edit,
+                                    const torch::Tensor& attribute, const torch::Tensor& sign) {
+  torch::NoGradGuard no_grad;
+  const int64_t A = logits.size(1);
+  auto a = attribute.to(torch::kLong).unsqueeze(1);
+  auto after = logits_edit.gather(1, a).squeeze(1);
+  JudgeEditMetrics m;
+  m.success = torch::where(sign.to(torch::kFloat) > 0, after > 0, after <= 0).to(torch::kFloat);
+  auto others = torch::ones_like(logits).scatter_(1, a, 0.0);
+  auto denominator = double(std::max<int64_t>(1, A - 1));
+  m.preservation = ((logits_edit - logits).abs() * others).sum(1) / denominator;
+  m.other_flips = ((logits_edit > 0).ne(logits > 0).to(torch::kFloat) * others).sum(1) / denominator;
+  return m;
+}
+
+MetricAccumulator::MetricAccumulator(int64_t num_attributes, std::vector<std::string> metric_names)
+    : names_(std::move(metric_names)), sums_(num_attributes * names_.size(), 0.0), counts_(num_attributes, 0.0) {}
+
+int MetricAccumulator::index_of(const std::string& name) const {
+  for (size_t i = 0; i < names_.size(); ++i)
+    if (names_[i] == name) return int(i);
+  throw std::logic_error("metric '" + name + "' is not accumulated");
+}
+
+void MetricAccumulator::add(int64_t attribute, const std::string& name, const torch::Tensor& values) {
+  sums_[attribute * names_.size() + index_of(name)] += values.to(torch::kDouble).sum().item<double>();
+}
+
+double MetricAccumulator::mean(int64_t attribute, const std::string& name) const {
+  double n = counts_[attribute];
+  if (n <= 0) return std::numeric_limits<double>::quiet_NaN();
+  return sums_[attribute * names_.size() + index_of(name)] / n;
+}
+
+double MetricAccumulator::macro_mean(const std::vector<int>& attributes, const std::string& name) const {
+  double total = 0;
+  int used = 0;
+  for (int a : attributes) {
+    double v = mean(a, name);
+    if (std::isnan(v)) continue;
+    total += v;
+    ++used;
+  }
+  return used ? total / used : std::numeric_limits<double>::quiet_NaN();
+}
+
+std::vector<double> MetricAccumulator::flat() const {
+  std::vector<double> v(sums_);
+  v.insert(v.end(), counts_.begin(), counts_.end());
+  return v;
+}
+
+void MetricAccumulator::set_flat(const std::vector<double>& values) {
+  if (values.size() != sums_.size() + counts_.size()) throw std::logic_error("MetricAccumulator::set_flat: wrong size");
+  std::copy(values.begin(), values.begin() + sums_.size(), sums_.begin());
+  std::copy(values.begin() + sums_.size(), values.end(), counts_.begin());
+}
+
+}  // namespace s3e
