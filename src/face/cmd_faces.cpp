@@ -61,11 +61,8 @@ json quad_json(const FaceQuad& q) {
 void identity_json(json& j, const FaceDescriptor& d, const FaceAttributes& a, bool descriptor, bool attributes) {
   if (descriptor) {
     j["descriptor"] = std::vector<float>(d.begin(), d.end());
-    j["descriptor_centred_norm"] = std::sqrt(std::max(0.0, [&] {
-      double s = 0;
-      for (size_t i = 0; i < d.size(); ++i) s += (double(d[i]) - face_population_mean()[i]) * (d[i] - face_population_mean()[i]);
-      return s;
-    }()));
+    // Distance from the population mean: how far this face is from "average" (DESIGN.md §6).
+    j["distance_to_population_mean"] = face_descriptor_distance(d, face_population_mean());
   }
   if (attributes) {
     j["age"] = a.age;

@@ -47,8 +47,11 @@ TEST(FaceFranck, OneTrackForTheTalkingPerson) {
   EXPECT_GT(double(s.frames_with_face) / s.frames, 0.9);
   // One identity: the main track holds (nearly) every face-frame; any other track is a short-lived blip.
   EXPECT_GT(double(main_frames) / s.frames_with_face, 0.98);
-  for (auto& [id, n] : per_track)
-    if (id != s.main_track) EXPECT_LT(n, 50) << "a second long-lived track " << id;
+  for (auto& [id, n] : per_track) {
+    if (id != s.main_track) {
+      EXPECT_LT(n, 50) << "a second long-lived track " << id;
+    }
+  }
   EXPECT_LT(s.jitter_smoothed, s.jitter_raw / 2);
 }
 
