@@ -1,0 +1,211 @@
+#include "editor/editor_context.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/errors.h"
+#include "store/latent_store.h"
+#include "store/row_file_writer.h"
+
+namespace fs = std::filesystem;
+
+namespace s3e {
+
+namespace {
+std::vector<float> to_vector(const torch::Tensor& t) {
+  auto c = t.contiguous().to(torch::kFloat);
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+torch::Tensor load_rows(const LatentStore& store, const std::string& column, const std::vector<int64_t>& rows,
+                        int64_t width) {
+  auto t = torch::empty({int64_t(rows.size()), width});
+  store.read_rows_f32(column, rows, t.data_ptr<float>());
+  return t;
+}
+}  // namespace
+
+torch::Tensor cluster_feature(const torch::Tensor& embeddings, const std::string& kind) {
+  if (kind == "direction") return embeddings;
+  auto sq = embeddings * embeddings;
+  return sq / sq.sum(1, true).clamp_min(1e-12);
+}
+
+torch::Tensor routing_weights(const KMeansResult& clusters, const torch::Tensor& feature, const std::string& routing,
+                              double temperature) {
+  auto f = feature.contiguous().to(torch::kFloat);
+  auto c = torch::from_blob(const_cast<float*>(clusters.centroids.data()), {clusters.k, clusters.dim}).clone();
+  auto cos = torch::mv(c, f / f.norm().clamp_min(1e-12));
+  if (routing == "soft") return torch::softmax(-(1 - cos) / temperature, 0);
+  return torch::one_hot(cos.argmax(), clusters.k).to(torch::kFloat);
+}
+
+torch::Tensor identity_probe(const EditorContext& ctx, const torch::Tensor& z) {
+  return z - torch::mm(torch::mm(z, ctx.identity_basis.t()), ctx.identity_basis);
+}
+
+EditorContext editor_context_build(const ClassifierBundle& classifier, const LatentStore& store,
+                                   const std::vector<int64_t>& rows, const EditorOptions& o, uint64_t seed) {
+  EditorContext ctx;
+  ctx.latent_shape = store.latent_shape();
+  ctx.attribute_names = store.attribute_names();
+  const int64_t A = store.num_attributes(), D = store.latent_dim();
+  const int64_t layers = ctx.latent_shape.size() == 1 ? 1 : ctx.latent_shape[0];
+  const int64_t channels = D / layers;
+  ctx.edit_layers = o.edit_layers.empty() ? std::vector<int>{0} : o.edit_layers;
+  std::vector<int64_t> index;
+  for (int l : ctx.edit_layers) {
+    if (l < 0 || l >= layers)
+      throw UsageError(fmt::format("config key editor.edit_layers: layer {} is outside 0..{}", l, layers - 1));
+    for (int64_t c = 0; c < channels; ++c) index.push_back(l * channels + c);
+  }
+  ctx.edit_index = torch::tensor(index, torch::kLong);
+  std::vector<bool> heldout(A, false);
+  for (int a : o.heldout_attributes) {
+    if (a < 0 || a >= A)
+      throw UsageError(fmt::format("config key editor.heldout_attributes: {} is outside 0..{}", a, A - 1));
+    heldout[a] = true;
+  }
+  for (int a = 0; a < A; ++a) (heldout[a] ? ctx.heldout_attributes : ctx.train_attributes).push_back(a);
+  if (ctx.train_attributes.empty()) throw UsageError("editor.heldout_attributes holds out every attribute");
+
+  // Embeddings: normalised mean gradient of each logit w.r.t. the (normalised) editable dims.
+  std::vector<int64_t> sample(rows.begin(), rows.begin() + std::min<int64_t>(rows.size(), o.embedding_samples));
+  auto z = classifier.normalise(load_rows(store, "latents", sample, D)).requires_grad_(true);
+  auto logits = classifier.net->forward(z);
+  ctx.embeddings = torch::empty({A, int64_t(index.size())});
+  for (int a = 0; a < A; ++a) {
+    auto grad = torch::autograd::grad({logits.select(1, a).sum()}, {z}, {}, /*retain_graph=*/true)[0];
+    auto e = grad.index_select(1, ctx.edit_index).mean(0);
+    ctx.embeddings[a] = e / e.norm().clamp_min(1e-12);
+  }
+  ctx.embeddings = ctx.embeddings.detach();
+
+  // Clusters over the training attributes; every attribute (held-out too) is routed by its feature.
+  const int k = o.clusters == 0 ? int(ctx.train_attributes.size())
+                                : std::min<int>(o.clusters, int(ctx.train_attributes.size()));
+  auto train_idx = torch::tensor(std::vector<int64_t>(ctx.train_attributes.begin(), ctx.train_attributes.end()));
+  auto features = cluster_feature(ctx.embeddings, o.cluster_feature);
+  auto train_features = to_vector(features.index_select(0, train_idx));
+  if (o.clusters == 0) {
+    // One expert per training attribute (Latent Transformer's K = A): each attribute is its own centroid.
+    ctx.clusters.k = k;
+    ctx.clusters.dim = int(features.size(1));
+    auto normed = features.index_select(0, train_idx);
+    normed = normed / normed.norm(2, 1, true).clamp_min(1e-12);
+    ctx.clusters.centroids = to_vector(normed);
+    ctx.clusters.assignment.resize(k);
+    std::iota(ctx.clusters.assignment.begin(), ctx.clusters.assignment.end(), 0);
+  } else {
+    ctx.clusters = kmeans_cosine(train_features, int(ctx.train_attributes.size()), int(features.size(1)), k, seed);
+  }
+  ctx.routing = torch::zeros({A, k});
+  ctx.expert_of_attribute.assign(A, 0);
+  for (int a = 0; a < A; ++a) {
+    ctx.routing[a] = routing_weights(ctx.clusters, features[a], o.routing, o.soft_temperature);
+    ctx.expert_of_attribute[a] = int(ctx.routing[a].argmax().item<int64_t>());
+  }
+  // A training attribute routes to its own cluster under hard routing (K-means assignment = nearest centroid).
+  if (o.clusters == 0 && o.routing == "hard")
+    for (size_t i = 0; i < ctx.train_attributes.size(); ++i) {
+      int a = ctx.train_attributes[i];
+      ctx.routing[a] = torch::one_hot(torch::tensor(int64_t(i)), k).to(torch::kFloat);
+      ctx.expert_of_attribute[a] = int(i);
+    }
+
+  // Region map from the training attributes' embedding energy per cluster.
+  std::vector<int> cluster_of_train(ctx.train_attributes.size());
+  for (size_t i = 0; i < ctx.train_attributes.size(); ++i) cluster_of_train[i] = ctx.expert_of_attribute[ctx.train_attributes[i]];
+  ctx.regions = region_map_from_embeddings(to_vector(ctx.embeddings.index_select(0, train_idx)),
+                                           int(ctx.train_attributes.size()), int(index.size()), cluster_of_train, k,
+                                           o.region_dominance);
+
+  // Label correlation over the sample (L_reg's mask is 1 - |corr|).
+  auto labels = load_rows(store, "labels", sample, A);
+  auto centred = labels - labels.mean(0, true);
+  auto cov = torch::mm(centred.t(), centred);
+  auto sd = cov.diagonal().clamp_min(1e-12).sqrt();
+  ctx.label_correlation = (cov / torch::outer(sd, sd)).clamp(-1, 1);
+
+  // Identity basis: orthonormalised embeddings (QR), so the probe removes every attribute direction.
+  ctx.identity_basis = std::get<0>(torch::linalg_qr(ctx.embeddings.t())).t().contiguous();
+
+  // Linear edit scale: one unit of strength moves 2 standard deviations of the projection on e_a (mean over a).
+  auto ze = z.detach().index_select(1, ctx.edit_index);
+  auto proj = torch::mm(ze, ctx.embeddings.t());  // [n, A]
+  ctx.linear_scale = 2.0 * proj.std(0).mean().item<double>();
+  return ctx;
+}
+
+void editor_context_save(const EditorContext& ctx, const fs::path& path, const std::string& config_ini,
+                         const std::function<void(RowFileWriter&)>& extra) {
+  RowFileWriter w(path, "s3editor.editor", 1, {});
+  w.set_attr_int64s("latent_shape", ctx.latent_shape);
+  w.set_attr_string("config_ini", config_ini);
+  w.set_attr_string("region_source", ctx.regions.source);
+  w.set_attr_string("linear_scale", fmt::format("{:.17g}", ctx.linear_scale));
+  w.write_strings("attribute_names", ctx.attribute_names);
+  auto ints = [](const std::vector<int>& v) { return std::vector<int32_t>(v.begin(), v.end()); };
+  auto ta = ints(ctx.train_attributes), ha = ints(ctx.heldout_attributes), el = ints(ctx.edit_layers);
+  auto ex = ints(ctx.expert_of_attribute), as = ints(ctx.clusters.assignment);
+  std::vector<int32_t> ei(ctx.edit_index.data_ptr<int64_t>(), ctx.edit_index.data_ptr<int64_t>() + ctx.edit_index.numel());
+  w.write_array_i32("train_attributes", {int64_t(ta.size())}, ta.data());
+  w.write_array_i32("heldout_attributes", {int64_t(ha.size())}, ha.data());
+  w.write_array_i32("edit_layers", {int64_t(el.size())}, el.data());
+  w.write_array_i32("edit_index", {int64_t(ei.size())}, ei.data());
+  w.write_array_i32("clusters/expert_of_attribute", {int64_t(ex.size())}, ex.data());
+  w.write_array_i32("clusters/assignment", {int64_t(as.size())}, as.data());
+  w.write_array_f32("clusters/centroids", {ctx.clusters.k, ctx.clusters.dim}, ctx.clusters.centroids.data());
+  auto f32 = [&](const std::string& name, const torch::Tensor& t) {
+    auto c = t.contiguous().to(torch::kFloat);
+    w.write_array_f32(name, std::vector<int64_t>(c.sizes().begin(), c.sizes().end()), c.data_ptr<float>());
+  };
+  f32("clusters/routing", ctx.routing);
+  f32("embeddings", ctx.embeddings);
+  f32("label_correlation", ctx.label_correlation);
+  f32("identity_basis", ctx.identity_basis);
+  w.write_array_i32("regions/region_of_dim", {int64_t(ctx.regions.region_of_dim.size())}, ctx.regions.region_of_dim.data());
+  w.set_attr_int64s("num_regions", {ctx.regions.num_regions});
+  if (extra) extra(w);
+  w.finalize();
+}
+
+EditorContext editor_context_load(const fs::path& path) {
+  LatentStore f(path, "s3editor.editor");
+  EditorContext ctx;
+  ctx.latent_shape = f.latent_shape();
+  ctx.attribute_names = f.read_strings("attribute_names");
+  auto ints = [&](const std::string& name) {
+    auto v = f.read_array_i32(name);
+    return std::vector<int>(v.begin(), v.end());
+  };
+  auto tensor = [&](const std::string& name) {
+    auto v = f.read_array_f32(name);
+    auto shape = f.column_shape(name);
+    return torch::from_blob(v.data(), shape).clone();
+  };
+  ctx.train_attributes = ints("train_attributes");
+  ctx.heldout_attributes = ints("heldout_attributes");
+  ctx.edit_layers = ints("edit_layers");
+  auto ei = ints("edit_index");
+  ctx.edit_index = torch::tensor(std::vector<int64_t>(ei.begin(), ei.end()), torch::kLong);
+  ctx.expert_of_attribute = ints("clusters/expert_of_attribute");
+  ctx.clusters.assignment = ints("clusters/assignment");
+  auto centroids = f.column_shape("clusters/centroids");
+  ctx.clusters.k = int(centroids[0]);
+  ctx.clusters.dim = int(centroids[1]);
+  ctx.clusters.centroids = f.read_array_f32("clusters/centroids");
+  ctx.routing = tensor("clusters/routing");
+  ctx.embeddings = tensor("embeddings");
+  ctx.label_correlation = tensor("label_correlation");
+  ctx.identity_basis = tensor("identity_basis");
+  auto regions = f.read_array_i32("regions/region_of_dim");
+  ctx.regions.region_of_dim.assign(regions.begin(), regions.end());
+  ctx.regions.num_regions = int(h5_attr_read_int64s(f.file(), "num_regions", path.string())[0]);
+  ctx.regions.source = f.attribute_text("region_source");
+  ctx.linear_scale = std::stod(f.attribute_text("linear_scale"));
+  return ctx;
+}
+
+}  // namespace s3e

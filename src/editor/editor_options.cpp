@@ -1,0 +1,99 @@
+#include "editor/editor_options.h"
+
+namespace s3e {
+
+void editor_add_config(ConfigSchema& s) {
+  s.add_choice("editor.transform", "region_mlp", {"linear", "lt_linear", "region_mlp"},
+               "editing transform: linear classifier-direction edit, Latent Transformer per-layer maps, or "
+               "region-partitioned MLP experts (S3Editor)")
+      .add_int("editor.clusters", 5, "K attribute clusters/experts; 0 = one per training attribute (K = A)", 0, 1000)
+      .add_choice("editor.cluster_feature", "energy", {"energy", "direction"},
+                  "what K-means clusters: squared embedding (which dims an attribute edits) or the signed embedding")
+      .add_choice("editor.routing", "hard", {"hard", "soft"}, "hard: nearest centroid; soft: softmax over distances")
+      .add_real("editor.soft_temperature", 0.1, "temperature of soft routing", 1e-4, 100)
+      .add_int("editor.hidden_total", 1920, "hidden neurons over all experts (capacity constant across K)", 1, 1e6)
+      .add_real("editor.region_dominance", 0.5, "share of a dim's embedding energy a cluster needs to own it", 0, 1)
+      .add_text("editor.edit_layers", "0-10", "latent layers the editor may change (flat latents: 0)")
+      .add_text("editor.heldout_attributes", "", "attribute indices never trained on (unseen edits), e.g. 32-39")
+      .add_int("editor.embedding_samples", 512, "samples used to average classifier gradients into embeddings", 1, 1e7)
+      .add_bool("self_train.enabled", true, "self-training on random pseudo-edits")
+      .add_real("self_train.share", 0.5, "share of each batch that is pseudo-edits", 0, 1)
+      .add_real("self_train.g_min", 0.2, "smallest |strength| of a pseudo-edit", 0, 10)
+      .add_real("self_train.g_max", 1.0, "largest |strength| of a pseudo-edit", 0, 10)
+      .add_real("self_train.input_edit_prob", 0.5, "probability that a pseudo-edit's input is itself pseudo-edited", 0, 1)
+      .add_real("self_train.input_edit_max", 1.0, "largest |strength| of that input edit (linear edit units)", 0, 10)
+      .add_real("loss.faith", 1, "weight of the class-balanced BCE towards the edit target", 0, 1e6)
+      .add_real("loss.recon", 10, "weight of the latent reconstruction MSE", 0, 1e6)
+      .add_real("loss.reg", 1, "weight of the attribute regularisation (masked by 1 - |label correlation|)", 0, 1e6)
+      .add_real("loss.identity", 0, "weight of 1 - cos of the identity probe (latent part orthogonal to embeddings)", 0, 1e6)
+      .add_real("loss.cycle", 0, "weight of the cycle loss |T(T(z, a, g), a, -g) - z|^2", 0, 1e6)
+      .add_real("sparsity.rate", 0.1, "share of neuron groups pruned to exactly zero (0 = off)", 0, 0.95)
+      .add_int("sparsity.start_step", 100, "first step of the first pruning period", 0, 1e9)
+      .add_int("sparsity.periods", 4, "pruning periods", 1, 1000)
+      .add_int("sparsity.period_steps", 50, "steps per pruning period", 1, 1e9)
+      .add_bool("sparsity.over_edit", true, "score groups by their edit energy outside their expert's target regions")
+      .add_real("sparsity.magnitude", 1, "weight of the group norm in the saliency score", 0, 1e3)
+      .add_real("sparsity.avg_magnitude", 0, "weight of the group norm / sqrt(size)", 0, 1e3)
+      .add_real("sparsity.cosine", 0, "weight of cos(weights, -gradient)", 0, 1e3)
+      .add_real("sparsity.taylor1", 1, "weight of |<weights, gradient>|", 0, 1e3)
+      .add_real("sparsity.taylor2", 0, "weight of <weights, gradient>^2", 0, 1e3)
+      .add_real("sparsity.over_edit_weight", 1, "weight of the over-editing criterion (subtracted)", 0, 1e3)
+      .add_int("train.steps", 1000, "optimiser steps", 1, 1e9)
+      .add_int("train.batch_size", 64, "samples per rank per step (global batch = this x ranks)", 1, 1e6)
+      .add_real("train.lr", 1e-4, "Adam learning rate", 0, 10)
+      .add_real("train.weight_decay", 0, "Adam weight decay", 0, 10)
+      .add_int("train.checkpoint_every", 200, "steps between checkpoints", 1, 1e9)
+      .add_int("train.keep_last", 3, "checkpoints kept", 1, 1000)
+      .add_int("train.log_every", 20, "steps between log lines", 1, 1e9)
+      .add_int("train.stop_after_step", 0, "stop after this step, checkpointed, with exit code 75 (as if "
+               "preempted; a rerun resumes); 0 = run to the end", 0, 1e9)
+      .add_real("train.validation_share", 0.1, "share of samples held out (last rows) for evaluation", 0, 0.9);
+}
+
+EditorOptions editor_options_from_config(const Config& c) {
+  EditorOptions o;
+  o.transform = c.get_text("editor.transform");
+  o.clusters = static_cast<int>(c.get_int("editor.clusters"));
+  o.cluster_feature = c.get_text("editor.cluster_feature");
+  o.routing = c.get_text("editor.routing");
+  o.soft_temperature = c.get_real("editor.soft_temperature");
+  o.hidden_total = c.get_int("editor.hidden_total");
+  o.region_dominance = c.get_real("editor.region_dominance");
+  o.edit_layers = c.get_int_list("editor.edit_layers");
+  o.heldout_attributes = c.get_int_list("editor.heldout_attributes");
+  o.embedding_samples = c.get_int("editor.embedding_samples");
+  o.self_training = c.get_bool("self_train.enabled");
+  o.self_share = c.get_real("self_train.share");
+  o.g_min = c.get_real("self_train.g_min");
+  o.g_max = c.get_real("self_train.g_max");
+  o.input_edit_prob = c.get_real("self_train.input_edit_prob");
+  o.input_edit_max = c.get_real("self_train.input_edit_max");
+  o.w_faith = c.get_real("loss.faith");
+  o.w_recon = c.get_real("loss.recon");
+  o.w_reg = c.get_real("loss.reg");
+  o.w_identity = c.get_real("loss.identity");
+  o.w_cycle = c.get_real("loss.cycle");
+  o.sparsity_rate = c.get_real("sparsity.rate");
+  o.sparsity_start = c.get_int("sparsity.start_step");
+  o.sparsity_periods = c.get_int("sparsity.periods");
+  o.sparsity_period_steps = c.get_int("sparsity.period_steps");
+  o.over_edit_criterion = c.get_bool("sparsity.over_edit");
+  o.crit_magnitude = c.get_real("sparsity.magnitude");
+  o.crit_avg_magnitude = c.get_real("sparsity.avg_magnitude");
+  o.crit_cosine = c.get_real("sparsity.cosine");
+  o.crit_taylor1 = c.get_real("sparsity.taylor1");
+  o.crit_taylor2 = c.get_real("sparsity.taylor2");
+  o.crit_over_edit = c.get_real("sparsity.over_edit_weight");
+  o.steps = c.get_int("train.steps");
+  o.batch_size = c.get_int("train.batch_size");
+  o.lr = c.get_real("train.lr");
+  o.weight_decay = c.get_real("train.weight_decay");
+  o.checkpoint_every = c.get_int("train.checkpoint_every");
+  o.keep_last = c.get_int("train.keep_last");
+  o.log_every = c.get_int("train.log_every");
+  o.stop_after_step = c.get_int("train.stop_after_step");
+  o.validation_share = c.get_real("train.validation_share");
+  return o;
+}
+
+}  // namespace s3e

@@ -1,0 +1,46 @@
+// editor_options.h — every switch of the editor trainer (config sections [editor], [self_train], [loss],
+// [sparsity], [train]), read once from the config. Each ablation of docs/algorithms.md is one of these switches.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace s3e {
+
+struct EditorOptions {
+  // [editor]
+  std::string transform = "region_mlp";   // linear | lt_linear | region_mlp
+  int clusters = 5;                       // K; 0 = one expert per training attribute (K = A)
+  std::string cluster_feature = "energy"; // energy (squared embedding) | direction (signed embedding)
+  std::string routing = "hard";           // hard | soft
+  double soft_temperature = 0.1;
+  int64_t hidden_total = 1920;
+  double region_dominance = 0.5;
+  std::vector<int> edit_layers;           // of the latent's layers; flat latents: {0}
+  std::vector<int> heldout_attributes;    // never trained on; edited through routing (unseen edits)
+  int64_t embedding_samples = 512;
+  // [self_train]
+  bool self_training = true;
+  double self_share = 0.5, g_min = 0.2, g_max = 1.0, input_edit_prob = 0.5, input_edit_max = 1.0;
+  // [loss]
+  double w_faith = 1, w_recon = 10, w_reg = 1, w_identity = 0, w_cycle = 0;
+  // [sparsity]
+  double sparsity_rate = 0.1;
+  int64_t sparsity_start = 100, sparsity_periods = 4, sparsity_period_steps = 50;
+  bool over_edit_criterion = true;
+  double crit_magnitude = 1, crit_avg_magnitude = 0, crit_cosine = 0, crit_taylor1 = 1, crit_taylor2 = 0,
+         crit_over_edit = 1;
+  // [train]
+  int64_t steps = 1000, batch_size = 64;
+  double lr = 1e-4, weight_decay = 0;
+  int64_t checkpoint_every = 200, keep_last = 3, log_every = 20;
+  int64_t stop_after_step = 0;  // stop (as if preempted, exit 75) after this step's checkpoint; 0 = off
+  double validation_share = 0.1;
+};
+
+void editor_add_config(ConfigSchema& schema);
+EditorOptions editor_options_from_config(const Config& config);
+
+}  // namespace s3e
