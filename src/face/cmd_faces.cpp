@@ -38,12 +38,6 @@ RgbImage image_from(Frame&& f) {
 }
 void frame_take(Frame& f, RgbImage&& img) { f.rgb = std::move(img.rgb); }
 
-bool is_still_image(const std::string& path) {
-  std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp";
-}
-
 json box_json(const FaceBox& b) { return {{"x", b.x}, {"y", b.y}, {"width", b.width}, {"height", b.height}}; }
 json rect_json(const FaceRect& r) { return {{"x", r.x}, {"y", r.y}, {"width", r.width}, {"height", r.height}}; }
 json points_json(const FaceLandmarks& l) {
@@ -235,7 +229,7 @@ int cmd_faces(int argc, char** argv) {
   mo.device = cfg.get_text("faces.device");
   FaceModels models(mo);
 
-  bool image = is_still_image(input);
+  bool image = VideoReader(input).info().is_image;  // a photo (or a one-picture image sequence)
   fs::path json_path = stage.output_path("json", "faces.json");
   fs::path overlay = stage.output_path("overlay", image ? "faces_overlay.png" : "faces_overlay.mp4");
   json out = {{"input", input}, {"kind", image ? "image" : "video"},

