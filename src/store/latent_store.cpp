@@ -88,81 +88,25 @@ bool LatentStore::is_virtual(const std::string& name) const {
   return H5Pget_layout(dcpl) == H5D_VIRTUAL;
 }
 
-void LatentStore::read_rows(const std::string& column, hid_t mem_type, size_t elem_size,
-                            const std::vector<int64_t>& indices, void* out) const {
-  if (indices.empty()) return;
-  hid_t ds = dataset(column);
-  auto shape = column_shape(column);
-  int64_t rows = shape[0], row_elems = 1;
-  for (size_t i = 1; i < shape.size(); ++i) row_elems *= shape[i];
-  for (auto i : indices)
-    if (i < 0 || i >= rows)
-      throw std::out_of_range(fmt::format("{}: row {} of '{}' is out of range [0, {})", path_.string(), i, column, rows));
-  // HDF5 delivers a multi-block selection in file order, so read the sorted unique rows as runs of consecutive
-  // rows (one hyperslab each, one H5Dread in all) and then scatter them into the order that was asked.
-  std::vector<int64_t> sorted(indices);
-  std::sort(sorted.begin(), sorted.end());
-  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  const int rank = static_cast<int>(shape.size());
-  std::vector<hsize_t> start(rank, 0), count(rank);
-  for (int i = 1; i < rank; ++i) count[i] = shape[i];
-  H5Id file_space(H5Dget_space(ds));
-  H5Sselect_none(file_space);
-  for (size_t i = 0; i < sorted.size();) {
-    size_t j = i + 1;
-    while (j < sorted.size() && sorted[j] == sorted[j - 1] + 1) ++j;
-    start[0] = sorted[i];
-    count[0] = j - i;
-    H5Sselect_hyperslab(file_space, H5S_SELECT_OR, start.data(), nullptr, count.data(), nullptr);
-    i = j;
-  }
-  bool direct = sorted.size() == indices.size() && std::equal(sorted.begin(), sorted.end(), indices.begin());
-  const size_t row_bytes = row_elems * elem_size;
-  std::vector<char> staging(direct ? 0 : sorted.size() * row_bytes);
-  hsize_t mem_elems = sorted.size() * row_elems;
-  H5Id mem_space(H5Screate_simple(1, &mem_elems, nullptr));
-  if (H5Dread(ds, mem_type, mem_space, file_space, H5P_DEFAULT, direct ? out : staging.data()) < 0)
-    throw DataError(fmt::format("{}: reading {} rows of '{}' failed: {}", path_.string(), sorted.size(), column,
-                                h5_error_text()));
-  if (direct) return;
-  char* dst = static_cast<char*>(out);
-  for (size_t k = 0; k < indices.size(); ++k) {
-    size_t pos = std::lower_bound(sorted.begin(), sorted.end(), indices[k]) - sorted.begin();
-    std::memcpy(dst + k * row_bytes, staging.data() + pos * row_bytes, row_bytes);
-  }
-}
-
-void LatentStore::read_range(const std::string& column, hid_t mem_type, int64_t begin, int64_t count_rows,
-                             void* out) const {
-  if (count_rows <= 0) return;
-  hid_t ds = dataset(column);
-  auto shape = column_shape(column);
-  if (begin < 0 || begin + count_rows > shape[0])
-    throw std::out_of_range(fmt::format("{}: rows [{}, {}) of '{}' are out of range [0, {})", path_.string(), begin,
-                                        begin + count_rows, column, shape[0]));
-  const int rank = static_cast<int>(shape.size());
-  std::vector<hsize_t> start(rank, 0), count(shape.begin(), shape.end());
-  start[0] = begin;
-  count[0] = count_rows;
-  H5Id file_space(H5Dget_space(ds));
-  H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-  H5Id mem_space(H5Screate_simple(rank, count.data(), nullptr));
-  if (H5Dread(ds, mem_type, mem_space, file_space, H5P_DEFAULT, out) < 0)
-    throw DataError(fmt::format("{}: reading rows [{}, {}) of '{}' failed: {}", path_.string(), begin,
-                                begin + count_rows, column, h5_error_text()));
+const ColumnReader& LatentStore::reader(const std::string& column) const {
+  for (auto& [name, r] : readers_)
+    if (name == column) return *r;
+  if (!has_column(column)) throw DataError(fmt::format("{}: dataset '{}' is missing", path_.string(), column));
+  readers_.emplace_back(column, std::make_unique<ColumnReader>(file_, path_, column));
+  return *readers_.back().second;
 }
 
 void LatentStore::read_rows_f32(const std::string& c, const std::vector<int64_t>& idx, float* out) const {
-  read_rows(c, H5T_NATIVE_FLOAT, sizeof(float), idx, out);
+  reader(c).read_rows(idx, H5T_NATIVE_FLOAT, sizeof(float), out);
 }
 void LatentStore::read_rows_i64(const std::string& c, const std::vector<int64_t>& idx, int64_t* out) const {
-  read_rows(c, H5T_NATIVE_INT64, sizeof(int64_t), idx, out);
+  reader(c).read_rows(idx, H5T_NATIVE_INT64, sizeof(int64_t), out);
 }
 void LatentStore::read_range_f32(const std::string& c, int64_t b, int64_t n, float* out) const {
-  read_range(c, H5T_NATIVE_FLOAT, b, n, out);
+  reader(c).read_range(b, n, H5T_NATIVE_FLOAT, sizeof(float), out);
 }
 void LatentStore::read_range_i64(const std::string& c, int64_t b, int64_t n, int64_t* out) const {
-  read_range(c, H5T_NATIVE_INT64, b, n, out);
+  reader(c).read_range(b, n, H5T_NATIVE_INT64, sizeof(int64_t), out);
 }
 
 std::vector<float> LatentStore::read_array_f32(const std::string& name) const {

@@ -5,9 +5,11 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "store/column_reader.h"
 #include "store/h5_util.h"
 #include "store/row_file_writer.h"
 
@@ -54,9 +56,7 @@ class LatentStore {
 
  private:
   hid_t dataset(const std::string& name) const;
-  void read_rows(const std::string& column, hid_t mem_type, size_t elem_size, const std::vector<int64_t>& indices,
-                 void* out) const;
-  void read_range(const std::string& column, hid_t mem_type, int64_t begin, int64_t count, void* out) const;
+  const ColumnReader& reader(const std::string& column) const;
   std::filesystem::path path_;
   H5Id file_;
   int schema_version_ = 0;
@@ -64,6 +64,7 @@ class LatentStore {
   std::vector<int64_t> latent_shape_;
   std::vector<std::string> attribute_names_;
   mutable std::vector<std::pair<std::string, H5Id>> open_datasets_;
+  mutable std::vector<std::pair<std::string, std::unique_ptr<ColumnReader>>> readers_;
 };
 
 }  // namespace s3e

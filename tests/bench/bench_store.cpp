@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
   for (auto& v : block) v = normal(rng);
-  std::vector<double> ws, wr, rs, rr, rand_warm, rand_cold, rand_cold_raw;
+  std::vector<double> ws, wr, rs, rr, rand_warm, rand_cold, rand_index;
   for (int k = 0; k < repeat; ++k) {
     wr.push_back(gib / write_raw(raw, rows, block));
     ws.push_back(gib / write_store(store, rows, block));
@@ -139,6 +139,15 @@ int main(int argc, char** argv) {
     rr.push_back(gib / read_raw_sequential(raw, rows, block));
     rs.push_back(gib / read_store_sequential(store, rows, block));
     rand_warm.push_back(read_random(store, rows, 400, block, k));
+    {
+      // The same file behind a virtual-dataset index, as sharded stages write it (what the trainers read).
+      RowFileWriter index(dir / "bench_store_index.h5", k_store_schema, k_store_schema_version, {});
+      for (auto& c : store_columns({18, 512}, 0))
+        index.write_virtual_column(c, {store.filename().string()}, {rows});
+      index.set_attr_int64s("latent_shape", {18, 512});
+      index.finalize();
+    }
+    rand_index.push_back(read_random(dir / "bench_store_index.h5", rows, 400, block, 50 + k));
     drop_cache(store);
     rand_cold.push_back(read_random(store, rows, 20, block, 100 + k));
   }
@@ -147,7 +156,9 @@ int main(int argc, char** argv) {
   std::printf("%-34s %8.2f GiB/s %6.2f GiB/s %8.2f\n", "sequential write (+fsync)", mws, mwr, mws / mwr);
   std::printf("%-34s %8.2f GiB/s %6.2f GiB/s %8.2f\n", "sequential read (page cache)", mrs, mrr, mrs / mrr);
   std::printf("%-34s %10.0f rows/s\n", "random 256-row batches, warm", median(rand_warm));
+  std::printf("%-34s %10.0f rows/s\n", "random 256-row batches, via index", median(rand_index));
   std::printf("%-34s %10.0f rows/s\n", "random 256-row batches, cold", median(rand_cold));
+  fs::remove(dir / "bench_store_index.h5");
   fs::remove(store);
   fs::remove(raw);
   return 0;
