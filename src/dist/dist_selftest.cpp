@@ -13,6 +13,7 @@
 #include "dist/grad_reducer.h"
 #include "dist/sampler.h"
 #include "dist/sha256.h"
+#include "dist/torch_bytes.h"
 #include "dist/torch_state.h"
 
 namespace s3e {
@@ -48,18 +49,6 @@ std::string parameters_sha256(const std::vector<torch::Tensor>& params) {
   return sha.hex_digest();
 }
 
-template <typename T>
-std::string torch_to_bytes(T& object) {
-  std::ostringstream out;
-  torch::save(object, out);
-  return out.str();
-}
-
-template <typename T>
-void torch_from_bytes(T& object, const std::string& bytes) {
-  std::istringstream in(bytes);
-  torch::load(object, in);
-}
 
 }  // namespace
 

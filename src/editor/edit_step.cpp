@@ -40,7 +40,8 @@ EditBatch edit_batch_make(const EditorContext& ctx, const ClassifierBundle& clas
     b.z_in.index_add_(1, ctx.edit_index, shift);
   }
   // Supervised rows (Latent Transformer): flip the attribute, coefficient 1 - p to add it, -p to remove it.
-  auto p = torch::sigmoid(classifier.net->forward(b.z_in)).gather(1, b.attribute.unsqueeze(1)).squeeze(1);
+  b.logits_in = classifier.net->forward(b.z_in);
+  auto p = torch::sigmoid(b.logits_in).gather(1, b.attribute.unsqueeze(1)).squeeze(1);
   auto present = p > 0.5;
   auto sup_g = torch::where(present, -p, 1 - p);
   auto sup_target = torch::where(present, torch::zeros_like(p), torch::ones_like(p));
@@ -64,8 +65,8 @@ EditLosses edit_losses(EditorModel& model, const EditorContext& ctx, const Class
   auto ze = b.z_in.index_select(1, ctx.edit_index);
   auto ze_edit = model->forward(ze, e, b.g, route);
   auto z_edit = b.z_in.index_copy(1, ctx.edit_index, ze_edit);
-  torch::Tensor logits0;
-  {
+  torch::Tensor logits0 = b.logits_in;
+  if (!logits0.defined()) {
     torch::NoGradGuard no_grad;
     logits0 = classifier.net->forward(b.z_in);
   }

@@ -22,6 +22,7 @@ struct EditBatch {
   torch::Tensor g;          // [B] signed strength
   torch::Tensor target;     // [B] 0/1 target of the edited attribute
   torch::Tensor self_mask;  // [B] bool: pseudo-edit rows
+  torch::Tensor logits_in;  // [B, A] classifier logits of z_in (computed once, reused by the losses)
 };
 
 // Builds the edits for normalised latents z [B, D]. Random choices come from s3e::Rng keyed by the row's global

@@ -1,6 +1,6 @@
 // train_support.h — plumbing shared by the data-parallel trainers (train-classifier, train): the [dist] config
 // keys and communicator, batches read from the latent store, normalisation statistics, torch objects to and from
-// checkpoint bytes, and the JSONL training log that the report stage plots.
+// checkpoint bytes (dist/torch_bytes.h), and the JSONL training log that the report stage plots.
 #pragma once
 #include <torch/torch.h>
 
@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "dist/communicator.h"
+#include "dist/torch_bytes.h"
 
 namespace s3e {
 
@@ -26,17 +27,6 @@ torch::Tensor store_read_tensor(const LatentStore& store, const std::string& col
 // Per-dim mean and std (std clamped at 1e-6) over the first `max_rows` of rows [0, rows); identical on every rank.
 std::pair<torch::Tensor, torch::Tensor> store_norm_stats(const LatentStore& store, int64_t rows, int64_t max_rows);
 
-template <typename T>
-std::string torch_to_bytes(T& object) {
-  std::ostringstream out;
-  torch::save(object, out);
-  return out.str();
-}
-template <typename T>
-void torch_from_bytes(T& object, const std::string& bytes) {
-  std::istringstream in(bytes);
-  torch::load(object, in);
-}
 
 // Appends JSON lines to <file> on rank 0; on resume keeps only the lines of steps <= the resumed step.
 class TrainLog {

@@ -23,18 +23,15 @@
 #include "media/video_reader.h"
 #include "media/video_writer.h"
 
+#include "bench/bench_util.h"
 using namespace s3e;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using s3e::bench::Clock;
+using s3e::bench::median;
+using s3e::bench::seconds_since;
 
 namespace {
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 std::string quote(const std::string& s) {
   std::string out = "'";

@@ -21,18 +21,15 @@
 #include "store/row_file_writer.h"
 #include "store/store_schema.h"
 
+#include "bench/bench_util.h"
 using namespace s3e;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using s3e::bench::Clock;
+using s3e::bench::median;
+using s3e::bench::seconds_since;
 
 namespace {
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 void drop_cache(const fs::path& p) {
   int fd = ::open(p.c_str(), O_RDONLY);
