@@ -54,7 +54,8 @@ bool Stage::parse(int argc, char** argv) {
   all.add(options_).add(common);
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(positional_).run(), vars_);
-    po::notify(vars_);
+    // Required options are checked after --help, so that --help always works.
+    if (!vars_.count("help")) po::notify(vars_);
   } catch (const po::error& e) {
     throw UsageError(fmt::format("s3editor {}: {} (see s3editor {} --help)", name_, e.what(), name_));
   }
