@@ -107,8 +107,9 @@ int run_train(int argc, char** argv) {
       if (root) spdlog::info("resuming from {} (step {})", checkpoint->folder().string(), step);
     }
   }
+  // One rank has nothing to average: no buckets, no copies (measured: 92M-parameter LT steps pay for them).
   std::unique_ptr<GradReducer> reducer;
-  if (learns) {
+  if (learns && comm->size() > 1) {
     GradReducerOptions ro;
     ro.broadcast_initial = step == 0;
     reducer = std::make_unique<GradReducer>(model->parameters(), *comm, ro);
@@ -130,7 +131,7 @@ int run_train(int argc, char** argv) {
     optimizer.zero_grad();
     EditLosses l = edit_losses(model, ctx, classifier, o, edits, double(global_batch), double(positives));
     l.total.backward();
-    reducer->finish();
+    if (reducer) reducer->finish();
     sparsifier.before_step(step, edits.z_in.index_select(1, ctx.edit_index), ctx.embeddings.index_select(0, edits.attribute),
                            ctx.routing.index_select(0, edits.attribute));
     optimizer.step();

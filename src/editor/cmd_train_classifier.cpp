@@ -85,7 +85,8 @@ int run_train_classifier(int argc, char** argv) {
   }
   GradReducerOptions reducer_options;
   reducer_options.broadcast_initial = step == 0;
-  GradReducer reducer(bundle.net->parameters(), *comm, reducer_options);
+  std::unique_ptr<GradReducer> reducer;  // one rank has nothing to average
+  if (comm->size() > 1) reducer = std::make_unique<GradReducer>(bundle.net->parameters(), *comm, reducer_options);
   TrainLog log(stage.run_dir() / "logs" / "train-classifier.jsonl", root, step > 0 ? step : -1);
 
   Progress progress("train-classifier", steps, root);
@@ -101,7 +102,7 @@ int run_train_classifier(int argc, char** argv) {
     optimizer.zero_grad();
     auto loss = torch::binary_cross_entropy_with_logits(bundle.net->forward(z), y.nan_to_num(0.0));
     loss.backward();
-    reducer.finish();
+    if (reducer) reducer->finish();
     optimizer.step();
     ++step;
     progress.advance();
