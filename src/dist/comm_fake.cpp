@@ -118,14 +118,8 @@ void FakeWorld::execute() {
 
 CollectiveSignature FakeCommunicator::signature(CollectiveKind kind, size_t count, DType dtype, ReduceOp op,
                                                 int root) const {
-  CollectiveSignature sig;
-  sig.kind = kind;
-  sig.count = count;
-  sig.dtype = dtype;
-  sig.op = op;
-  sig.root = root;
-  sig.seq = collectives_issued() - 1;  // the base class counted this call already
-  return sig;
+  // seq: the base class counted this call already.
+  return CollectiveSignature{kind, dtype, op, static_cast<int32_t>(root), count, collectives_issued() - 1};
 }
 
 std::unique_ptr<CommWork> FakeCommunicator::do_allreduce(void* data, size_t count, DType dtype, ReduceOp op, bool) {

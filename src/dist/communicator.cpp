@@ -48,13 +48,7 @@ void Communicator::watchdog_start(int rank) {
 }
 
 CollectiveSignature Communicator::issue(CollectiveKind kind, size_t count, DType dtype, ReduceOp op, int root) {
-  CollectiveSignature sig;
-  sig.kind = kind;
-  sig.count = count;
-  sig.dtype = dtype;
-  sig.op = op;
-  sig.root = root;
-  sig.seq = seq_++;
+  CollectiveSignature sig{kind, dtype, op, static_cast<int32_t>(root), count, seq_++};
   // The check is itself a collective on a separate channel: it lines up as long as every rank issues *some*
   // collective here, which is exactly the case where a mismatch would otherwise hang or corrupt silently.
   if (options_.check_collectives && size() > 1) collective_check_signatures(do_gather_signatures(sig));

@@ -109,24 +109,24 @@ void LatentStore::read_range_i64(const std::string& c, int64_t b, int64_t n, int
   reader(c).read_range(b, n, H5T_NATIVE_INT64, sizeof(int64_t), out);
 }
 
-std::vector<float> LatentStore::read_array_f32(const std::string& name) const {
-  hid_t ds = dataset(name);
+namespace {
+template <typename T>
+std::vector<T> read_whole(hid_t ds, hid_t mem_type, const fs::path& path, const std::string& name) {
   auto shape = h5_dataset_shape(ds);
   int64_t n = std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
-  std::vector<float> out(n);
-  if (n && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
-    throw DataError(fmt::format("{}: reading '{}' failed: {}", path_.string(), name, h5_error_text()));
+  std::vector<T> out(n);
+  if (n && H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    throw DataError(fmt::format("{}: reading '{}' failed: {}", path.string(), name, h5_error_text()));
   return out;
+}
+}  // namespace
+
+std::vector<float> LatentStore::read_array_f32(const std::string& name) const {
+  return read_whole<float>(dataset(name), H5T_NATIVE_FLOAT, path_, name);
 }
 
 std::vector<int32_t> LatentStore::read_array_i32(const std::string& name) const {
-  hid_t ds = dataset(name);
-  auto shape = h5_dataset_shape(ds);
-  int64_t n = std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
-  std::vector<int32_t> out(n);
-  if (n && H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
-    throw DataError(fmt::format("{}: reading '{}' failed: {}", path_.string(), name, h5_error_text()));
-  return out;
+  return read_whole<int32_t>(dataset(name), H5T_NATIVE_INT32, path_, name);
 }
 
 std::vector<std::string> LatentStore::read_strings(const std::string& name) const {
