@@ -18,8 +18,9 @@ CLASSIFIER="$RUN/classifier/classifier.pt"
 $MPI "$S3E" synth --config configs/results/world.ini --run-dir "$RUN" --log-level warn
 [[ -f "$CLASSIFIER" ]] || $MPI "$S3E" train-classifier --config configs/results/classifier.ini --store "$STORE" \
   --run-dir "$RUN" --log-level warn
-for method in $METHODS; do
-  for seed in $SEEDS; do
+# Seeds outermost: an interrupted run still has every method at the first seeds.
+for seed in $SEEDS; do
+  for method in $METHODS; do
     dir="$RUN/$method/seed$seed"
     if [[ ! -f "$dir/eval/metrics.json" ]]; then
       echo "=== $method seed $seed ==="
