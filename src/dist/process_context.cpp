@@ -68,12 +68,6 @@ std::vector<int64_t> mpi_allgather_int64(int64_t value) {
   return all;
 }
 
-int64_t mpi_allreduce_max_int64(int64_t value) {
-  int64_t out = value;
-  MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
-  return out;
-}
-
 void mpi_barrier() { MPI_Barrier(MPI_COMM_WORLD); }
 
 }  // namespace s3e

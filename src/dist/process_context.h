@@ -39,7 +39,6 @@ const ProcessContext& process_context();
 
 // Small collectives on MPI_COMM_WORLD used before the communicator exists (store sharding, agreement).
 std::vector<int64_t> mpi_allgather_int64(int64_t value);
-int64_t mpi_allreduce_max_int64(int64_t value);
 void mpi_barrier();
 
 }  // namespace s3e
