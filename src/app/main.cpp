@@ -10,6 +10,7 @@
 #include "core/command_registry.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/stop_signal.h"
 #include "dist/process_context.h"
 
 namespace {
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     return static_cast<int>(s3e::ExitCode::usage);
   }
   s3e::MpiSession mpi(&argc, &argv);
+  s3e::stop_signals_install();
   int rank = s3e::process_context().rank;
   try {
     int rc = command->run(argc - 1, argv + 1);

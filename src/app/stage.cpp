@@ -10,6 +10,8 @@
 #include "core/errors.h"
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/run_lock.h"
+#include "dist/comm_config.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -21,6 +23,7 @@ Stage::Stage(std::string name, std::string summary)
   schema_.add_int("run.seed", 1234, "seed of every random choice of the stage", 0, 9.2e18)
       .add_int("run.threads", 1, "intra-op threads per rank (torch, OpenMP); always set explicitly", 1, 256)
       .add_choice("run.log_level", "info", {"trace", "debug", "info", "warn", "error"}, "log level");
+  comm_add_config(schema_);
 }
 
 void Stage::add_positional(const std::string& name, int max_count, const std::string& help) {
@@ -84,18 +87,21 @@ bool Stage::parse(int argc, char** argv) {
   const ProcessContext& ctx = process_context();
   log_init(ctx.rank, ctx.world_size, config_->get_text("run.log_level"));
   run_dir_ = vars_["run-dir"].as<std::string>();
-  // Rank 0 creates the run folder; the barrier keeps other ranks from opening log files in a missing folder.
+  comm_ = comm_from_config(*config_);
+  // Rank 0 creates the run folder and takes its lock (one run per folder, run_lock.h); the collective below keeps
+  // other ranks from opening log files in a missing folder and makes every rank fail when rank 0 could not.
   std::string create_error;
   if (ctx.is_root() && !read_only_) {
     try {
       file_ensure_writable_dir(run_dir_ / "logs");
+      lock_ = std::make_unique<RunLock>(run_dir_, name_);
     } catch (const Error& e) {
       create_error = e.what();
     }
   }
-  int failed = create_error.empty() ? 0 : 1, any_failed = 0;
-  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (any_failed) throw UsageError(create_error.empty() ? "rank 0 could not create the run folder " + run_dir_.string()
+  int64_t any_failed = comm_allreduce_int64(*comm_, create_error.empty() ? 0 : 1, ReduceOp::max);
+  if (any_failed) throw UsageError(create_error.empty() ? "rank 0 could not create or lock the run folder " +
+                                                              run_dir_.string() + " (rank 0's log says why)"
                                                         : create_error);
   if (!read_only_) log_add_file((run_dir_ / "logs" / fmt::format("{}.rank{:05d}.log", name_, ctx.rank)).string());
 

@@ -1,6 +1,8 @@
 // stage.h — what every subcommand shares: the common options (--config, --set, --run-dir, --seed, --threads,
 // --log-level, --fresh, --help), config resolution (CLI > files > defaults), the run folder with the effective
-// config and per-rank logs, and logging with the rank prefix. See docs/cli.md.
+// config and per-rank logs, logging with the rank prefix, and the communicator every stage uses ([dist] keys).
+// See docs/cli.md. A subcommand (app/cmd_<name>.cpp) parses with a Stage and hands run() and comm() to its
+// pipeline driver.
 #pragma once
 #include <boost/program_options.hpp>
 
@@ -9,7 +11,10 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/run_lock.h"
+#include "dist/communicator.h"
 #include "dist/process_context.h"
+#include "pipeline/stage_run.h"
 
 namespace s3e {
 
@@ -40,6 +45,10 @@ class Stage {
   uint64_t seed() const { return static_cast<uint64_t>(config_->get_int("run.seed")); }
   const std::string& name() const { return name_; }
   const ProcessContext& context() const { return process_context(); }
+  // The communicator over all ranks (created by parse() from the [dist] keys); every collective goes through it.
+  Communicator& comm() const { return *comm_; }
+  // What the stage's pipeline driver needs besides its inputs.
+  StageRun run() const { return StageRun{name_, run_dir_, *config_, fresh_}; }
 
   // A path given on the command line, or `default_name` inside the run folder.
   std::filesystem::path output_path(const std::string& option, const std::string& default_name) const;
@@ -52,6 +61,8 @@ class Stage {
   std::vector<std::pair<std::string, std::string>> positional_help_;
   boost::program_options::variables_map vars_;
   std::unique_ptr<Config> config_;
+  std::unique_ptr<Communicator> comm_;
+  std::unique_ptr<RunLock> lock_;  // rank 0 holds the run folder's lock while the stage runs
   std::filesystem::path run_dir_;
   bool fresh_ = false;
   bool read_only_ = false;

@@ -116,6 +116,92 @@ void FakeWorld::execute() {
   }
 }
 
+void FakeWorld::p2p_wait(std::unique_lock<std::mutex>& lock, int rank, const std::string& what,
+                         const std::function<bool()>& done) {
+  auto finished = [&] { return aborted_ || done(); };
+  if (options_.watchdog_timeout_s > 0) {
+    if (!cv_.wait_for(lock, std::chrono::duration<double>(options_.watchdog_timeout_s), finished)) {
+      // What the watchdog does over MPI: name the op, the peer and the tag, then bring the whole job down.
+      std::string message = fmt::format(
+          "{} on backend fake has not completed after {:g} s (timeout {:g} s): the peer is stalled, dead or never "
+          "posted the matching call",
+          what, options_.watchdog_timeout_s, options_.watchdog_timeout_s);
+      if (!aborted_) abort_reason_ = fmt::format("job aborted: error on rank {}: {}", rank, message);
+      aborted_ = true;
+      cv_.notify_all();
+      throw TransientError(message);
+    }
+  } else {
+    cv_.wait(lock, finished);
+  }
+  if (!done()) throw TransientError(abort_reason_);
+}
+
+size_t FakeWorld::p2p_unmatched() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t n = 0;
+  for (auto& [rank, box] : mailboxes_) n += box.size();
+  return n;
+}
+
+std::deque<FakeWorld::Mail>::iterator FakeWorld::p2p_find(int rank, int source, int tag) {
+  auto& box = mailboxes_[rank];
+  for (auto it = box.begin(); it != box.end(); ++it)
+    if (it->tag == tag && (source == Communicator::k_comm_any_source || it->source == source)) return it;
+  return box.end();
+}
+
+void FakeWorld::p2p_send(int rank, const void* data, size_t count, DType dtype, int dest, int tag) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (aborted_) throw TransientError(abort_reason_);
+  Mail mail{mail_next_id_++, rank, tag, dtype, count, {}};
+  auto* bytes = static_cast<const char*>(data);
+  mail.bytes.assign(bytes, bytes + count * dtype_size(dtype));
+  uint64_t id = mail.id;
+  bool eager = mail.bytes.size() <= k_fake_eager_bytes;
+  mailboxes_[dest].push_back(std::move(mail));
+  cv_.notify_all();
+  if (eager) return;
+  // Larger messages are synchronous, as MPI's rendezvous protocol makes them: returning before the receiver took
+  // it would hide the send-send deadlocks MPI shows as soon as a message is too large to be buffered.
+  mail_in_flight_.insert(id);
+  p2p_wait(lock, rank, comm_p2p_describe("send to", dest, tag, count, dtype),
+           [&] { return mail_in_flight_.count(id) == 0; });
+}
+
+CommMessage FakeWorld::p2p_recv(int rank, void* data, size_t count, DType dtype, int source, int tag) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (aborted_) throw TransientError(abort_reason_);
+  std::string what = comm_p2p_describe("recv from", source, tag, count, dtype);
+  auto& box = mailboxes_[rank];
+  p2p_wait(lock, rank, what, [&] { return p2p_find(rank, source, tag) != box.end(); });
+  auto it = p2p_find(rank, source, tag);
+  if (it->dtype != dtype)
+    throw Error(ExitCode::failure, fmt::format("{}: rank {} sent {} x {}, received as {}", what, it->source,
+                                               it->count, dtype_name(it->dtype), dtype_name(dtype)));
+  if (it->count > count)
+    throw Error(ExitCode::failure, fmt::format("{}: the message is longer than the {}-element buffer ({} elements)",
+                                               what, count, it->count));
+  if (!it->bytes.empty()) std::memcpy(data, it->bytes.data(), it->bytes.size());
+  CommMessage message{it->source, it->tag, it->count};
+  mail_in_flight_.erase(it->id);
+  box.erase(it);
+  cv_.notify_all();
+  return message;
+}
+
+std::optional<CommMessage> FakeWorld::p2p_iprobe(int rank, int source, int tag, DType dtype) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (aborted_) throw TransientError(abort_reason_);
+  auto it = p2p_find(rank, source, tag);
+  if (it == mailboxes_[rank].end()) return std::nullopt;
+  if (it->bytes.size() % dtype_size(dtype) != 0)
+    throw Error(ExitCode::failure, fmt::format("iprobe from rank {} (tag {}): the message is not a whole number of {} "
+                                               "elements (sender used another dtype)",
+                                               it->source, tag, dtype_name(dtype)));
+  return CommMessage{it->source, it->tag, it->bytes.size() / dtype_size(dtype)};
+}
+
 CollectiveSignature FakeCommunicator::signature(CollectiveKind kind, size_t count, DType dtype, ReduceOp op,
                                                 int root) const {
   // seq: the base class counted this call already.

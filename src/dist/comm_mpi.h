@@ -1,7 +1,9 @@
 // comm_mpi.h — the mpi backend: collectives on CPU buffers over a private duplicate of MPI_COMM_WORLD (so that
 // library traffic can never match user collectives), plus a second duplicate for the debug-mode signature check.
 // Non-blocking allreduce is MPI_Iallreduce; with MPI_THREAD_FUNNELED it progresses only inside MPI calls, so
-// callers poll test() (the gradient reducer does so from its backward hooks).
+// callers poll test() (the gradient reducer does so from its backward hooks). Point-to-point messages are
+// MPI_Send / MPI_Recv / MPI_Iprobe on the same private communicator (MPI keeps point-to-point and collective
+// traffic apart within one communicator, and the dup keeps it apart from any other library's tags).
 #pragma once
 #include <mpi.h>
 
@@ -25,8 +27,13 @@ class MpiCommunicator : public Communicator {
   void do_allgather(const void* send, void* recv, size_t count, DType dtype) override;
   void do_barrier() override;
   std::vector<CollectiveSignature> do_gather_signatures(const CollectiveSignature& mine) override;
+  void do_send(const void* data, size_t count, DType dtype, int dest, int tag) override;
+  CommMessage do_recv(void* data, size_t count, DType dtype, int source, int tag) override;
+  std::optional<CommMessage> do_iprobe(int source, int tag, DType dtype) override;
 
  private:
+  size_t chunk_elements(DType dtype) const;  // elements per MPI message for allreduce and broadcast
+
   MPI_Comm comm_ = MPI_COMM_NULL, check_comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
 };

@@ -35,7 +35,14 @@ CommWatchdog::~CommWatchdog() {
 uint64_t CommWatchdog::begin(const CollectiveSignature& sig) {
   std::lock_guard<std::mutex> lock(mutex_);
   uint64_t token = next_token_++;
-  pending_[token] = Pending{sig, std::chrono::steady_clock::now()};
+  pending_[token] = Pending{sig, std::chrono::steady_clock::now(), {}};
+  return token;
+}
+
+uint64_t CommWatchdog::begin(const std::string& p2p_description) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  uint64_t token = next_token_++;
+  pending_[token] = Pending{CollectiveSignature{}, std::chrono::steady_clock::now(), p2p_description};
   return token;
 }
 
@@ -57,10 +64,14 @@ void CommWatchdog::loop() {
     double waited = std::chrono::duration<double>(now - oldest.start).count();
     if (waited < timeout_s_) continue;
     fired_ = true;
-    std::string message = fmt::format(
-        "collective {} on backend {} has not completed after {:.1f} s (timeout {:g} s): a rank is stalled, dead or "
-        "issued a different collective",
-        collective_describe(oldest.sig), backend_, waited, timeout_s_);
+    std::string message =
+        oldest.p2p.empty()
+            ? fmt::format("collective {} on backend {} has not completed after {:.1f} s (timeout {:g} s): a rank is "
+                          "stalled, dead or issued a different collective",
+                          collective_describe(oldest.sig), backend_, waited, timeout_s_)
+            : fmt::format("{} on backend {} has not completed after {:.1f} s (timeout {:g} s): the peer is stalled, "
+                          "dead or never posted the matching call",
+                          oldest.p2p, backend_, waited, timeout_s_);
     lock.unlock();
     on_stall_(message);
     lock.lock();

@@ -1,6 +1,7 @@
 // comm_watchdog.h — turns a collective that stays pending longer than a timeout into the job's fatal error
 // ("error on rank R (watchdog): ..."), so a dead or stalled peer ends the job instead of hanging it until the
-// SLURM time limit. A backend registers each collective when issued and unregisters it when complete.
+// SLURM time limit. A backend registers each collective when issued and unregisters it when complete; blocking
+// point-to-point sends and receives are registered the same way, by their description.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -27,12 +28,15 @@ class CommWatchdog {
   CommWatchdog& operator=(const CommWatchdog&) = delete;
 
   uint64_t begin(const CollectiveSignature& sig);
+  // A blocking point-to-point call, described as comm_p2p_describe does ("recv from rank 0 (tag 7, ...)").
+  uint64_t begin(const std::string& p2p_description);
   void end(uint64_t token);
 
  private:
   struct Pending {
     CollectiveSignature sig;
     std::chrono::steady_clock::time_point start;
+    std::string p2p;  // non-empty: a point-to-point call, named by this instead of sig
   };
   void loop();
 

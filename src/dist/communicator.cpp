@@ -105,6 +105,64 @@ void Communicator::barrier() {
   watched(sig, [&] { do_barrier(); });
 }
 
+void Communicator::p2p_check(const char* op, int peer, int tag, bool any_source_ok) const {
+  bool peer_ok = (peer >= 0 && peer < size()) || (any_source_ok && peer == k_comm_any_source);
+  if (!peer_ok)
+    throw UsageError(fmt::format("{}: rank {} is not a rank of this {}-rank job", op, peer, size()));
+  if (tag < 0 || tag > k_comm_max_tag)
+    throw UsageError(fmt::format("{}: tag {} is outside 0..{}", op, tag, k_comm_max_tag));
+}
+
+// The watchdog sees every blocking send/recv, so a peer that died or never answers ends the job with the op, the
+// peer and the tag in the message instead of hanging it. iprobe never blocks and is not watched.
+void Communicator::send(const void* data, size_t count, DType dtype, int dest, int tag) {
+  p2p_check("send", dest, tag, false);
+  uint64_t token = watchdog_ ? watchdog_->begin(comm_p2p_describe("send to", dest, tag, count, dtype)) : 0;
+  try {
+    do_send(data, count, dtype, dest, tag);
+  } catch (...) {
+    if (token) watchdog_->end(token);
+    throw;
+  }
+  if (token) watchdog_->end(token);
+}
+
+CommMessage Communicator::recv(void* data, size_t count, DType dtype, int source, int tag) {
+  p2p_check("recv", source, tag, true);
+  uint64_t token = watchdog_ ? watchdog_->begin(comm_p2p_describe("recv from", source, tag, count, dtype)) : 0;
+  CommMessage message;
+  try {
+    message = do_recv(data, count, dtype, source, tag);
+  } catch (...) {
+    if (token) watchdog_->end(token);
+    throw;
+  }
+  if (token) watchdog_->end(token);
+  return message;
+}
+
+std::optional<CommMessage> Communicator::iprobe(int source, int tag, DType dtype) {
+  p2p_check("iprobe", source, tag, true);
+  return do_iprobe(source, tag, dtype);
+}
+
+void Communicator::do_send(const void*, size_t, DType, int, int) {
+  throw UsageError(fmt::format("communicator backend {} has no point-to-point messages (use mpi)", backend()));
+}
+
+CommMessage Communicator::do_recv(void*, size_t, DType, int, int) {
+  throw UsageError(fmt::format("communicator backend {} has no point-to-point messages (use mpi)", backend()));
+}
+
+std::optional<CommMessage> Communicator::do_iprobe(int, int, DType) {
+  throw UsageError(fmt::format("communicator backend {} has no point-to-point messages (use mpi)", backend()));
+}
+
+std::string comm_p2p_describe(const char* op, int peer, int tag, size_t count, DType dtype) {
+  std::string who = peer == Communicator::k_comm_any_source ? std::string("any rank") : fmt::format("rank {}", peer);
+  return fmt::format("{} {} (tag {}, {} x {})", op, who, tag, count, dtype_name(dtype));
+}
+
 std::vector<CollectiveSignature> Communicator::do_gather_signatures(const CollectiveSignature& mine) {
   std::vector<CollectiveSignature> all(size());
   do_allgather(&mine, all.data(), sizeof(CollectiveSignature), DType::u8);

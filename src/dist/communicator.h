@@ -7,10 +7,19 @@
 // Every rank must issue the same collectives, with the same count and dtype, in the same order; otherwise a job
 // hangs or silently mixes buffers. The debug mode (CommOptions::check_collectives) verifies this before each call
 // and reports the first mismatch; the watchdog turns a collective that never completes into an error naming it.
+//
+// Point-to-point messages (send / recv / iprobe, after MPI_Send / MPI_Recv / MPI_Iprobe) are matched by (source,
+// tag) instead: messages from one source with one tag arrive in the order they were sent (MPI's non-overtaking
+// rule), nothing else is ordered. They are not collectives: they take no sequence number, are not part of the
+// debug check, and may be issued by any subset of ranks. A blocking send or recv is watched like a collective (a
+// recv pending longer than the timeout ends the job, naming the op, the peer and the tag). A send may block until
+// the receiver posts its recv (the fake always does, MPI does for large messages): never let two ranks send to
+// each other first. Under MPI_THREAD_FUNNELED every call comes from the main thread.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +32,19 @@ class CommWatchdog;
 struct CommOptions {
   double watchdog_timeout_s = 600;  // a collective pending longer than this aborts the job; 0 switches it off
   bool check_collectives = false;   // debug mode: compare (op, count, dtype) across ranks before every collective
+  // mpi backend: allreduce and broadcast larger than this go as consecutive messages of at most this size (0 = one
+  // message). Why: OpenMPI's tuned allreduce mallocs a temporary the size of the message on every call; glibc serves
+  // blocks >= 32 MiB by a fresh mmap, and on this VM every fresh page faults (~20 us per 4 KiB page), a 20x cliff
+  // above 16 MiB (docs/distributed.md, "Large messages"). Chunks split elements, never an element's reduction
+  // (tests/dist/test_mpi_chunked.cpp checks bit-identical results at 1, 2 and 4 ranks).
+  size_t max_message_bytes = size_t{16} << 20;
+};
+
+// A point-to-point message: who sent it, its tag, and how many elements of the dtype it was probed or received as.
+struct CommMessage {
+  int source = -1;
+  int tag = -1;
+  size_t count = 0;
 };
 
 // A launched non-blocking collective. The buffer must stay untouched until wait() returned.
@@ -57,6 +79,20 @@ class Communicator {
   // Collectives issued so far on this communicator (the `#N` in error messages).
   uint64_t collectives_issued() const { return seq_; }
 
+  // Point-to-point. Tags are 0..k_comm_max_tag (MPI guarantees at least 32767); recv and iprobe accept
+  // k_comm_any_source. Backends without point-to-point messages (nccl) throw UsageError.
+  static constexpr int k_comm_any_source = -1;
+  static constexpr int k_comm_max_tag = 32767;
+  // Blocking: returns when `data` may be reused (possibly before the receiver has it).
+  void send(const void* data, size_t count, DType dtype, int dest, int tag);
+  // Blocking: receives one message of at most `count` elements into `data`; returns its source, tag and count.
+  // A longer message is an error (nothing is truncated silently).
+  CommMessage recv(void* data, size_t count, DType dtype, int source, int tag);
+  // Non-blocking: the first message from `source` (or any) with `tag` that is waiting, counted in `dtype`
+  // elements, without receiving it; nullopt when none is. Receive it with recv(buf, m.count, dtype, m.source, tag):
+  // with one receiving thread, that recv gets exactly the probed message (non-overtaking).
+  std::optional<CommMessage> iprobe(int source, int tag, DType dtype);
+
  protected:
   // Backends implement the transfers; the public functions add the sequence number, the debug check and the
   // watchdog around them. do_allreduce returns null when it completed synchronously.
@@ -68,16 +104,25 @@ class Communicator {
   virtual std::vector<CollectiveSignature> do_gather_signatures(const CollectiveSignature& mine);
   // Backends that block in a library call (mpi, nccl) start a watchdog thread; the fake times out by itself.
   void watchdog_start(int rank);
+  // Point-to-point transfers; arguments are validated by the public functions. Default: UsageError.
+  virtual void do_send(const void* data, size_t count, DType dtype, int dest, int tag);
+  virtual CommMessage do_recv(void* data, size_t count, DType dtype, int source, int tag);
+  virtual std::optional<CommMessage> do_iprobe(int source, int tag, DType dtype);
 
  private:
   CollectiveSignature issue(CollectiveKind kind, size_t count, DType dtype, ReduceOp op, int root);
   template <typename F>
   void watched(const CollectiveSignature& sig, F&& body);
+  void p2p_check(const char* op, int peer, int tag, bool any_source_ok) const;
 
   CommOptions options_;
   uint64_t seq_ = 0;
   std::unique_ptr<CommWatchdog> watchdog_;
 };
+
+// "recv from rank 0 (tag 7, 1 x int64)", "send to rank 2 (...)": how errors and the watchdog name a message;
+// peer k_comm_any_source reads "any rank".
+std::string comm_p2p_describe(const char* op, int peer, int tag, size_t count, DType dtype);
 
 // Throws an Error naming every rank's signature when they are not all equal (the debug mode's report).
 void collective_check_signatures(const std::vector<CollectiveSignature>& all);

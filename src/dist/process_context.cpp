@@ -62,12 +62,4 @@ void process_abort(int exit_code) {
   std::_Exit(exit_code);
 }
 
-std::vector<int64_t> mpi_allgather_int64(int64_t value) {
-  std::vector<int64_t> all(g_context.world_size);
-  MPI_Allgather(&value, 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, MPI_COMM_WORLD);
-  return all;
-}
-
-void mpi_barrier() { MPI_Barrier(MPI_COMM_WORLD); }
-
 }  // namespace s3e

@@ -37,8 +37,4 @@ const ProcessContext& process_context();
 // in a collective), plain exit otherwise.
 [[noreturn]] void process_abort(int exit_code);
 
-// Small collectives on MPI_COMM_WORLD used before the communicator exists (store sharding, agreement).
-std::vector<int64_t> mpi_allgather_int64(int64_t value);
-void mpi_barrier();
-
 }  // namespace s3e

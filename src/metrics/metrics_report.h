@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "metrics/latent_eval.h"
+#include "metrics/latent_eval_result.h"
 
 namespace s3e {
 

@@ -14,7 +14,8 @@ namespace s3e {
 std::string output_fingerprint(const Config& config, int world_size, const std::vector<std::string>& inputs) {
   std::string text = fmt::format("ranks={}\n", world_size);
   for (auto& key : config.schema().keys()) {
-    if (key.name == "run.threads" || key.name == "run.log_level") continue;
+    // How a job runs (threads, logging, the communicator) does not change what it writes.
+    if (key.name == "run.threads" || key.name == "run.log_level" || key.name.rfind("dist.", 0) == 0) continue;
     text += key.name + "=" + config.get_text(key.name) + "\n";
   }
   for (auto& input : inputs) {

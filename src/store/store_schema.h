@@ -28,9 +28,6 @@ inline constexpr const char* k_ds_video_names = "video_names";          // UTF-8
 std::vector<ColumnSpec> store_columns(const std::vector<int64_t>& latent_shape, int64_t num_attributes,
                                       const std::vector<ColumnSpec>& side_columns = {});
 
-// The 40 CelebA attribute names in their standard order (Latent Transformer's label columns).
-const std::vector<std::string>& celeba_attribute_names();
-
 // "18x512"
 std::string shape_text(const std::vector<int64_t>& shape);
 

@@ -9,16 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "dist/communicator.h"
 #include "store/row_file_writer.h"
 
 namespace s3e {
 
 std::filesystem::path shard_path(const std::filesystem::path& index_path, int rank, int world_size);
 
-// Collective over MPI_COMM_WORLD: call on every rank after this rank's shard was finalised with `my_rows` rows.
+// Collective over `comm`: call on every rank after this rank's shard was finalised with `my_rows` rows.
 // Rank 0 writes the index (atomically, after all shards are complete), with `add_root_content` adding attributes
 // and whole arrays, and removes shards of earlier runs with another rank count. Returns the total row count.
-int64_t shards_publish_index(const std::filesystem::path& index_path, const std::string& schema, int schema_version,
+int64_t shards_publish_index(Communicator& comm, const std::filesystem::path& index_path, const std::string& schema, int schema_version,
                              const std::vector<ColumnSpec>& columns, int64_t my_rows,
                              const std::function<void(RowFileWriter&)>& add_root_content);
 

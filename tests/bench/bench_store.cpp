@@ -4,6 +4,8 @@
 //   random reads:     256-row random minibatches (sorted or not, as a sampler gives them) in rows/s, page cache
 //                     warm, and cold (pages dropped with posix_fadvise(DONTNEED) before each repetition)
 // Usage: bench_store [--dir DIR] [--rows N] [--repeat R]   (defaults: /tmp, 30000 rows of 18x512 = 1.05 GiB, 3)
+// DIR must exist and be writable; any failed open/read/write (store or raw side) is an error naming the file and the
+// reason, exit 1 (a failed baseline must never be printed as a throughput).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <numeric>
 #include <random>
@@ -24,6 +27,7 @@
 #include "bench/bench_util.h"
 using namespace s3e;
 namespace fs = std::filesystem;
+using s3e::bench::BenchError;
 using s3e::bench::Clock;
 using s3e::bench::median;
 using s3e::bench::seconds_since;
@@ -32,12 +36,12 @@ namespace {
 
 
 void drop_cache(const fs::path& p) {
-  int fd = ::open(p.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fdatasync(fd);
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    ::close(fd);
-  }
+  // A cache that was not dropped would make the "cold" row a warm one: fail rather than mislabel it.
+  int fd = bench::open_or_throw(p, O_RDONLY);
+  if (::fdatasync(fd) != 0) throw BenchError("fdatasync " + p.string() + ": " + bench::errno_text(errno));
+  if (int e = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+    throw BenchError("posix_fadvise(DONTNEED) " + p.string() + ": " + bench::errno_text(e));
+  bench::close_or_throw(fd, p);
 }
 
 const int64_t k_batch = 256;
@@ -60,14 +64,14 @@ double write_store(const fs::path& path, int64_t rows, const std::vector<float>&
 
 double write_raw(const fs::path& path, int64_t rows, const std::vector<float>& block) {
   auto t = Clock::now();
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int fd = bench::open_or_throw(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   const size_t row_bytes = 18 * 512 * 4;
   for (int64_t r = 0; r < rows; r += k_batch) {
     size_t bytes = std::min(k_batch, rows - r) * row_bytes;
-    if (::write(fd, block.data(), bytes) != static_cast<ssize_t>(bytes)) std::perror("write");
+    bench::write_all(fd, block.data(), bytes, path);
   }
-  ::fsync(fd);
-  ::close(fd);
+  bench::fsync_or_throw(fd, path);
+  bench::close_or_throw(fd, path);
   return seconds_since(t);
 }
 
@@ -80,13 +84,13 @@ double read_store_sequential(const fs::path& path, int64_t rows, std::vector<flo
 
 double read_raw_sequential(const fs::path& path, int64_t rows, std::vector<float>& buf) {
   auto t = Clock::now();
-  int fd = ::open(path.c_str(), O_RDONLY);
+  int fd = bench::open_or_throw(path, O_RDONLY);
   const size_t row_bytes = 18 * 512 * 4;
   for (int64_t r = 0; r < rows; r += k_batch) {
     size_t bytes = std::min(k_batch, rows - r) * row_bytes;
-    if (::read(fd, buf.data(), bytes) != static_cast<ssize_t>(bytes)) std::perror("read");
+    bench::read_all(fd, buf.data(), bytes, path);
   }
-  ::close(fd);
+  bench::close_or_throw(fd, path);
   return seconds_since(t);
 }
 
@@ -105,19 +109,17 @@ double read_random(const fs::path& path, int64_t rows, int batches, std::vector<
   return batches * k_batch / seconds_since(t);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  fs::path dir = "/tmp";
-  int64_t rows = 30000;
-  int repeat = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    if (a == "--dir") dir = argv[i + 1];
-    else if (a == "--rows") rows = std::stoll(argv[i + 1]);
-    else if (a == "--repeat") repeat = std::stoi(argv[i + 1]);
-  }
-  fs::path store = dir / "bench_store.h5", raw = dir / "bench_store.raw";
+int run(fs::path dir, int64_t rows, int repeat) {
+  bench::require_writable_dir(dir, "--dir");
+  fs::path store = dir / "bench_store.h5", raw = dir / "bench_store.raw", index_path = dir / "bench_store_index.h5";
+  // Scratch files go away on success and on error alike (a failed run must not leave a GiB behind).
+  struct Cleanup {
+    std::vector<fs::path> files;
+    ~Cleanup() {
+      std::error_code ec;
+      for (auto& f : files) fs::remove(f, ec);
+    }
+  } cleanup{{store, raw, index_path}};
   const double gib = rows * 18.0 * 512 * 4 / (1 << 30);
   std::printf("bench_store: %lld rows of 18x512 float32 = %.2f GiB, batches of %lld rows, %d repetitions (median), "
               "1 thread, chunk = 1 row (36 KiB), no compression, dir %s\n",
@@ -138,13 +140,13 @@ int main(int argc, char** argv) {
     rand_warm.push_back(read_random(store, rows, 400, block, k));
     {
       // The same file behind a virtual-dataset index, as sharded stages write it (what the trainers read).
-      RowFileWriter index(dir / "bench_store_index.h5", k_store_schema, k_store_schema_version, {});
+      RowFileWriter index(index_path, k_store_schema, k_store_schema_version, {});
       for (auto& c : store_columns({18, 512}, 0))
         index.write_virtual_column(c, {store.filename().string()}, {rows});
       index.set_attr_int64s("latent_shape", {18, 512});
       index.finalize();
     }
-    rand_index.push_back(read_random(dir / "bench_store_index.h5", rows, 400, block, 50 + k));
+    rand_index.push_back(read_random(index_path, rows, 400, block, 50 + k));
     drop_cache(store);
     rand_cold.push_back(read_random(store, rows, 20, block, 100 + k));
   }
@@ -155,8 +157,39 @@ int main(int argc, char** argv) {
   std::printf("%-34s %10.0f rows/s\n", "random 256-row batches, warm", median(rand_warm));
   std::printf("%-34s %10.0f rows/s\n", "random 256-row batches, via index", median(rand_index));
   std::printf("%-34s %10.0f rows/s\n", "random 256-row batches, cold", median(rand_cold));
-  fs::remove(dir / "bench_store_index.h5");
-  fs::remove(store);
-  fs::remove(raw);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* usage = "usage: bench_store [--dir DIR] [--rows N] [--repeat R]\n";
+  fs::path dir = "/tmp";
+  int64_t rows = 30000;
+  int repeat = 3;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--help" || a == "-h") {
+        std::printf("%s", usage);
+        return 0;
+      }
+      if (i + 1 >= argc || (a != "--dir" && a != "--rows" && a != "--repeat")) {
+        std::fprintf(stderr, "bench_store: %s: unknown option or missing value\n%s", a.c_str(), usage);
+        return 2;
+      }
+      std::string v = argv[++i];
+      if (a == "--dir") dir = v;
+      else if (a == "--rows") rows = std::stoll(v);
+      else repeat = std::stoi(v);
+    }
+    if (rows < 1 || repeat < 1) {
+      std::fprintf(stderr, "bench_store: --rows and --repeat must be >= 1\n");
+      return 2;
+    }
+    return run(dir, rows, repeat);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_store: error: %s\n", e.what());
+    return 1;
+  }
 }

@@ -91,3 +91,27 @@ TEST_F(TrainCli, BadInputsAreClearErrors) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("editor.clusters = 0"), std::string::npos) << r.output;
 }
+
+// Preemption as SLURM does it: SIGTERM to the rank processes mid-run. The ranks agree on the flag at the next step,
+// write a checkpoint and exit 75 within seconds; the rerun resumes and ends with the uninterrupted run's weights.
+TEST_F(TrainCli, SigtermCheckpointsExits75AndResumesToBitIdenticalWeights) {
+  std::string full = (dir_->path() / "sig_full").string(), cut = (dir_->path() / "sig_cut").string();
+  const std::string longer = " --set train.steps=400 --set train.checkpoint_every=50";
+  run(train_args(full, 16) + longer, 2);
+  auto r = test::run_command(std::string("bash ") + S3E_SOURCE_DIR + "/tests/common/signal_ranks.sh 2 " + cut +
+                             "/checkpoints/train/step_00000050 TERM " + S3E_BINARY + " " + train_args(cut, 16) +
+                             longer + " 2>&1");
+  ASSERT_NE(r.output.find("signal_ranks: exit=75 after="), std::string::npos) << r.output;
+  double after = std::stod(r.output.substr(r.output.find("after=") + 6));
+  EXPECT_LT(after, 10.0) << r.output;
+  EXPECT_NE(r.output.find("stopped by SIGTERM after step"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(fs::path(cut) / "editor/editor_weights.pt"));
+  // The signal came after step 50's checkpoint was published, so the stop wrote a later one of its own.
+  auto latest = test::read_file(fs::path(cut) / "checkpoints/train/latest");
+  ASSERT_EQ(latest.rfind("step_", 0), 0u) << latest;
+  EXPECT_GT(std::stoi(latest.substr(5)), 50) << latest;
+  run(train_args(cut, 16) + longer, 2);
+  auto a = weights(full), b = weights(cut);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+}

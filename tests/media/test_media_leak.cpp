@@ -1,5 +1,9 @@
-// Run under valgrind (ctest: test_media_leak_valgrind, label `slow`): every FFmpeg object the media module
-// allocates (contexts, frames, packets, scalers, resamplers) is freed on normal and error paths alike.
+// The media leak check: every FFmpeg object the media module allocates (contexts, frames, packets, scalers,
+// resamplers) is freed on normal and error paths alike. A plain GoogleTest main without MPI, so that the checker sees
+// only the media code. Run by ctest under two checkers (tests/media/CMakeLists.txt, docs/media.md):
+// test_media_leak_asan (this file and the media sources built with AddressSanitizer/LeakSanitizer; any CPU) and
+// test_media_leak_valgrind (the normal build under valgrind memcheck, skipped where valgrind cannot execute it).
+// MediaLeakDeliberate.DISABLED_* leaks on purpose; only the *_catches_deliberate_leak entries run it.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -7,6 +11,7 @@
 #include "common/test_util.h"
 #include "core/errors.h"
 #include "media/contact_sheet.h"
+#include "media/ff_util.h"
 #include "media/image_io.h"
 #include "media/media_test_util.h"
 #include "media/video_reader.h"
@@ -51,6 +56,18 @@ TEST(MediaLeak, OpenDecodeSeekWriteClose) {
     image_write_png((dir / "sheet.png").string(), contact_sheet_make(media_clip("h264.mp4").string(), options).image);
     image_write_jpeg((dir / "sheet.jpg").string(), image_read_rgb((dir / "sheet.png").string()));
   }
+}
+
+// The bug the owning handles of ff_util.h exist to prevent: a packet read from a demuxer and then dropped without
+// av_packet_free (its struct and the reference-counted payload are lost). Disabled so that the leak check itself
+// never runs it; the *_catches_deliberate_leak ctest entries run it with --gtest_also_run_disabled_tests and pass
+// only if the checker reports this allocation, which proves the checker would catch a real leak in this binary.
+TEST(MediaLeakDeliberate, DISABLED_PacketReadAndDropped) {
+  FfInput input = ff_open_input(media_clip("h264.mp4").string(), MediaLimits{});
+  FfPacket packet = ff_packet_alloc();
+  ASSERT_GE(av_read_frame(input.get(), packet.get()), 0);
+  ASSERT_GT(packet->size, 0);
+  static_cast<void>(packet.release());  // the deliberate leak: neither av_packet_unref nor av_packet_free
 }
 
 }  // namespace

@@ -190,7 +190,9 @@ TEST(Reader, LimitsRejectBeforeDecoding) {
 // Every video in the shared data folder decodes to the frame count `ffprobe -count_frames` reports.
 TEST(Reader, SharedVideosMatchFfprobeFrameCounts) {
   const fs::path dir = fs::path(S3E_SOURCE_DIR) / ".." / "shared" / "data" / "videos";
-  if (!fs::is_directory(dir)) GTEST_SKIP() << dir << " does not exist here (it does in CI): nothing to compare";
+  if (!fs::is_directory(dir))
+    GTEST_SKIP() << dir << " does not exist on this machine (the shared data folder next to the clone): nothing to "
+                            "compare";
   int files = 0;
   for (auto& entry : fs::directory_iterator(dir)) {
     if (!entry.is_regular_file()) continue;

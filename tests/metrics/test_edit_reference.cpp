@@ -10,7 +10,9 @@
 #include <fmt/format.h>
 
 #include "common/test_util.h"
-#include "editor/edit_step.h"
+#include "editor/edit_batch.h"
+#include "editor/edit_losses.h"
+#include "editor/editor_apply.h"
 #include "editor/editor_model.h"
 #include "store/npy_writer.h"
 

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "metrics/latent_eval.h"
+#include "metrics/latent_eval_result.h"
 #include "metrics/latent_metrics.h"
 #include "metrics/synth_truth.h"
 

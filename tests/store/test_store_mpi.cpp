@@ -5,6 +5,7 @@
 
 #include "common/test_util.h"
 #include "core/config.h"
+#include "dist/communicator.h"
 #include "dist/process_context.h"
 #include "store/latent_store.h"
 #include "store/store_schema.h"
@@ -45,7 +46,8 @@ TEST(StoreShards, EveryRankWritesItsShardAndReadersSeeOneDataset) {
     }
     w.finalize();
   }
-  int64_t total = shards_publish_index(index, k_store_schema, 1, columns, end - begin, [](RowFileWriter& w) {
+  auto comm = comm_create("mpi", CommOptions{});
+  int64_t total = shards_publish_index(*comm, index, k_store_schema, 1, columns, end - begin, [](RowFileWriter& w) {
     w.set_attr_int64s("latent_shape", {3});
     w.write_strings(k_ds_attribute_names, {"x"});
   });

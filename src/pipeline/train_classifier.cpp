@@ -1,0 +1,161 @@
+// s3editor train-classifier — trains Latent Transformer's latent classifier (LCNet) data-parallel over MPI ranks:
+// one global permutation per epoch split over ranks (sampler), fused-bucket gradient allreduce, Adam, atomic
+// checkpoints every train.checkpoint_every steps (a killed run resumes exactly), then per-attribute accuracy on the
+// held-out rows (the last train.validation_share of the store).
+#include "pipeline/train_classifier.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <fmt/format.h>
+#include <chrono>
+#include "core/errors.h"
+#include "core/file_util.h"
+#include "core/progress.h"
+#include "core/stop_signal.h"
+#include "dist/checkpoint.h"
+#include "dist/comm_tensor.h"
+#include "dist/grad_reducer.h"
+#include "dist/sampler.h"
+#include "dist/torch_bytes.h"
+#include "dist/torch_state.h"
+#include "editor/latent_classifier.h"
+#include "editor/store_tensors.h"
+#include "editor/train_log.h"
+#include "store/latent_store.h"
+
+namespace fs = std::filesystem;
+
+namespace s3e {
+void pipeline_train_classifier_add_config(ConfigSchema& schema) {
+  schema
+      .add_int("classifier.steps", 1000, "optimiser steps", 1, 1e9)
+      .add_int("classifier.batch_size", 128, "samples per rank per step", 1, 1e6)
+      .add_real("classifier.lr", 1e-4, "Adam learning rate", 0, 10)
+      .add_real("classifier.weight_decay", 5e-4, "Adam weight decay", 0, 10)
+      .add_int("classifier.hidden1", 2048, "first hidden layer", 1, 1e6)
+      .add_int("classifier.hidden2", 512, "second hidden layer", 1, 1e6)
+      .add_int("classifier.norm_samples", 5000, "rows used for the normalisation statistics", 1, 1e9)
+      .add_real("train.validation_share", 0.1, "share of samples held out (last rows) for evaluation", 0, 0.9)
+      .add_int("train.checkpoint_every", 500, "steps between checkpoints", 1, 1e9)
+      .add_int("train.keep_last", 2, "checkpoints kept", 1, 1000)
+      .add_int("train.log_every", 50, "steps between log lines", 1, 1e9);
+}
+
+int pipeline_train_classifier_run(Communicator& comm, const TrainClassifierOptions& options) {
+  const StageRun& stage = options.run;
+  torch::set_num_threads(stage.threads());
+  const Config& cfg = stage.config;
+  const bool root = comm.rank() == 0;
+  fs::path out = options.out;
+  fs::path ckpt_dir = stage.run_dir / "checkpoints" / "classifier";
+
+  LatentStore store(options.store);
+  if (store.num_attributes() == 0) throw DataError(store.path().string() + ": has no labels to train a classifier on");
+  const int64_t n_train = store.size() - int64_t(std::llround(store.size() * cfg.get_real("train.validation_share")));
+  if (n_train < comm.size() * cfg.get_int("classifier.batch_size"))
+    throw UsageError(fmt::format("{}: {} training rows are fewer than one global batch ({} ranks x {})",
+                                 store.path().string(), n_train, comm.size(), cfg.get_int("classifier.batch_size")));
+  const int64_t steps = cfg.get_int("classifier.steps"), batch = cfg.get_int("classifier.batch_size");
+
+  ClassifierBundle bundle;
+  std::tie(bundle.mean, bundle.std) = store_norm_stats(store, n_train, cfg.get_int("classifier.norm_samples"));
+  bundle.attribute_names = store.attribute_names();
+  torch::manual_seed(stage.seed());
+  bundle.net = LatentClassifier(store.latent_dim(), store.num_attributes(), cfg.get_int("classifier.hidden1"),
+                                cfg.get_int("classifier.hidden2"));
+  torch::optim::Adam optimizer(bundle.net->parameters(), torch::optim::AdamOptions(cfg.get_real("classifier.lr"))
+                                                             .weight_decay(cfg.get_real("classifier.weight_decay")));
+  DistributedSampler sampler({n_train, batch, stage.seed(), true, SamplerRemainder::drop}, comm.rank(), comm.size());
+  int64_t step = 0;
+  if (!stage.fresh) {
+    if (auto checkpoint = checkpoint_open_latest(comm, ckpt_dir)) {
+      torch_from_bytes(bundle.net, checkpoint->read_shared_file("model.pt"));
+      torch_from_bytes(optimizer, checkpoint->read_shared_file("optimizer.pt"));
+      sampler.restore(DistributedSampler::state_from_json(checkpoint->read_rank_file("sampler.json")));
+      torch_rng_state_restore(checkpoint->read_rank_file("torch_rng.bin"));
+      step = checkpoint->step();
+      if (root) spdlog::info("resuming from {} (step {})", checkpoint->folder().string(), step);
+    }
+  }
+  GradReducerOptions reducer_options;
+  reducer_options.broadcast_initial = step == 0;
+  std::unique_ptr<GradReducer> reducer;  // one rank has nothing to average
+  if (comm.size() > 1) reducer = std::make_unique<GradReducer>(bundle.net->parameters(), comm, reducer_options);
+  TrainLog log(stage.run_dir / "logs" / "train-classifier.jsonl", root, step > 0 ? step : -1);
+
+  Progress progress("train-classifier", steps, root);
+  progress.advance(step);
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t t0_step = step;
+  bundle.net->train();
+  while (step < steps) {
+    if (sampler.epoch_done()) sampler.next_epoch();
+    SamplerBatch b = sampler.next();
+    auto z = bundle.normalise(store_read_tensor(store, "latents", b.indices));
+    auto y = store_read_tensor(store, "labels", b.indices);
+    optimizer.zero_grad();
+    auto loss = torch::binary_cross_entropy_with_logits(bundle.net->forward(z), y.nan_to_num(0.0));
+    loss.backward();
+    if (reducer) reducer->finish();
+    optimizer.step();
+    ++step;
+    progress.advance();
+    if (step % cfg.get_int("train.log_every") == 0 || step == steps) {
+      auto l = loss.detach().clone();
+      comm_allreduce(comm, l, ReduceOp::mean);
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      log.write(fmt::format(R"({{"step": {}, "loss": {:.6g}, "samples_per_s": {:.1f}}})", step, l.item<double>(),
+                            (step - t0_step) * batch * comm.size() / std::max(secs, 1e-9)));
+    }
+    // Preemption: the ranks agree on the stop flag by a collective at every step (pipeline/train.cpp says why).
+    const bool signalled = comm_allreduce_int64(comm, stop_requested() ? 1 : 0, ReduceOp::max) != 0;
+    if (step % cfg.get_int("train.checkpoint_every") == 0 || step == steps || signalled) {
+      CheckpointWriter writer(comm, ckpt_dir, step, int(cfg.get_int("train.keep_last")));
+      if (root) {
+        writer.write_shared_file("model.pt", torch_to_bytes(bundle.net));
+        writer.write_shared_file("optimizer.pt", torch_to_bytes(optimizer));
+      }
+      writer.write_rank_file("sampler.json", sampler.state_to_json());
+      writer.write_rank_file("torch_rng.bin", torch_rng_state_save());
+      writer.commit(cfg.to_ini(), fmt::format(R"({{"stage": "train-classifier", "epoch": {}}})", sampler.state().epoch));
+    }
+    if (signalled && step < steps)
+      throw TransientError(fmt::format("stopped by {} after step {}; checkpoint saved in {}; rerun the same command "
+                                       "to resume", stop_reason(), step, ckpt_dir.string()));
+  }
+  progress.finish();
+
+  // Held-out accuracy: each rank scores a slice of the validation rows; counts are summed over ranks.
+  bundle.net->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t A = store.num_attributes(), n_val = store.size() - n_train;
+  auto correct = torch::zeros({A}, torch::kDouble), known = torch::zeros({A}, torch::kDouble);
+  int64_t begin = n_train + n_val * comm.rank() / comm.size(), end = n_train + n_val * (comm.rank() + 1) / comm.size();
+  for (int64_t r = begin; r < end; r += 1024) {
+    std::vector<int64_t> rows;
+    for (int64_t i = r; i < std::min(end, r + 1024); ++i) rows.push_back(i);
+    auto pred = bundle.net->forward(bundle.normalise(store_read_tensor(store, "latents", rows))) > 0;
+    auto y = store_read_tensor(store, "labels", rows);
+    auto valid = ~torch::isnan(y);
+    correct += ((pred == (y > 0.5)) & valid).sum(0).to(torch::kDouble);
+    known += valid.sum(0).to(torch::kDouble);
+  }
+  comm_allreduce(comm, correct, ReduceOp::sum);
+  comm_allreduce(comm, known, ReduceOp::sum);
+  if (root) {
+    auto acc = correct / known.clamp_min(1);
+    nlohmann::json j;
+    j["validation_rows"] = n_val;
+    j["mean_accuracy"] = acc.mean().item<double>();
+    for (int64_t a = 0; a < A; ++a) j["accuracy"][bundle.attribute_names[a]] = acc[a].item<double>();
+    file_ensure_writable_dir(out.parent_path().empty() ? fs::path(".") : out.parent_path());
+    classifier_save(bundle, out);
+    file_write_atomic(out.parent_path() / "classifier_metrics.json", j.dump(2) + "\n");
+    spdlog::info("classifier: mean held-out accuracy {:.4f} over {} attributes ({} rows); saved {}",
+                 acc.mean().item<double>(), A, n_val, out.string());
+  }
+  comm.barrier();
+  return 0;
+}
+
+}  // namespace s3e
