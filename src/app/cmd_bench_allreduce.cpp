@@ -8,6 +8,7 @@
 #include "core/command_registry.h"
 #include "core/errors.h"
 #include "dist/bench_allreduce.h"
+#include "dist/comm_config.h"
 #include "dist/communicator.h"
 #ifdef S3E_HAVE_DIST_TORCH
 #include "dist/bench_buckets.h"
@@ -59,15 +60,13 @@ int bench_allreduce_main(int argc, char** argv) {
                   ctx.world_size, ctx.node_count, stage.threads(), repeats));
   if (!vars.count("no-sweep")) {
     for (const auto& backend : backends) {
-      CommOptions options;
+      CommOptions options = comm_options_from_config(stage.config());
       options.watchdog_timeout_s = 0;  // a benchmark measures; it must not also time a watchdog thread
       auto comm = comm_create(backend, options);
-      say(fmt::format("# backend {}\n{:>12} {:>6} {:>12} {:>12} {:>12}\n", backend, "bytes", "iters", "time_us",
-                      "algbw_GB/s", "busbw_GB/s"));
-      for (const auto& row : bench_allreduce_sweep(*comm, parse_size(vars["min-bytes"].as<std::string>()),
-                                                   parse_size(vars["max-bytes"].as<std::string>()), repeats))
-        say(fmt::format("{:>12} {:>6} {:>12.2f} {:>12.3f} {:>12.3f}\n", row.bytes, row.iterations, row.time_us,
-                        row.algbw_gbs, row.busbw_gbs));
+      say(fmt::format("# backend {}\n", backend));
+      auto rows = bench_allreduce_sweep(*comm, parse_size(vars["min-bytes"].as<std::string>()),
+                                        parse_size(vars["max-bytes"].as<std::string>()), repeats);
+      say(bench_allreduce_format(rows, options.max_message_bytes));
     }
   }
 #ifdef S3E_HAVE_DIST_TORCH

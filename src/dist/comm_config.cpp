@@ -5,13 +5,17 @@ namespace s3e {
 void comm_add_config(ConfigSchema& s) {
   s.add_choice("dist.backend", "mpi", {"mpi", "nccl"}, "communicator backend (nccl needs a CUDA build)")
       .add_real("dist.watchdog_s", 600, "a collective stalled longer than this aborts the job (0 = off)", 0, 1e6)
-      .add_bool("dist.check_collectives", false, "debug: verify all ranks issue the same collective");
+      .add_bool("dist.check_collectives", false, "debug: verify all ranks issue the same collective")
+      .add_real("dist.max_message_mib", 16,
+                "split allreduce/broadcast into messages of at most this many MiB (0 = never): OpenMPI's per-call "
+                "scratch buffer above 32 MiB page-faults ~20x slower here (docs/distributed.md)", 0, 1 << 20);
 }
 
 CommOptions comm_options_from_config(const Config& c) {
   CommOptions o;
   o.watchdog_timeout_s = c.get_real("dist.watchdog_s");
   o.check_collectives = c.get_bool("dist.check_collectives");
+  o.max_message_bytes = static_cast<size_t>(c.get_real("dist.max_message_mib") * double(1 << 20));
   return o;
 }
 

@@ -9,7 +9,7 @@
 
 namespace s3e {
 
-// dist.backend, dist.watchdog_s, dist.check_collectives.
+// dist.backend, dist.watchdog_s, dist.check_collectives, dist.max_message_mib.
 void comm_add_config(ConfigSchema& schema);
 CommOptions comm_options_from_config(const Config& config);
 // The communicator over all ranks of the job, as the config's [dist] keys say.

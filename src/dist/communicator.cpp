@@ -117,6 +117,10 @@ void Communicator::p2p_check(const char* op, int peer, int tag, bool any_source_
 // peer and the tag in the message instead of hanging it. iprobe never blocks and is not watched.
 void Communicator::send(const void* data, size_t count, DType dtype, int dest, int tag) {
   p2p_check("send", dest, tag, false);
+  // MPI_Send to oneself completes only if MPI buffers it, which OpenMPI's self transport does not even for a few
+  // bytes (measured: it blocks forever), so it is refused rather than left to hang until the watchdog.
+  if (dest == rank())
+    throw UsageError(fmt::format("send: rank {} sending to itself would block forever under MPI", dest));
   uint64_t token = watchdog_ ? watchdog_->begin(comm_p2p_describe("send to", dest, tag, count, dtype)) : 0;
   try {
     do_send(data, count, dtype, dest, tag);

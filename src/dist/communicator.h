@@ -83,7 +83,8 @@ class Communicator {
   // k_comm_any_source. Backends without point-to-point messages (nccl) throw UsageError.
   static constexpr int k_comm_any_source = -1;
   static constexpr int k_comm_max_tag = 32767;
-  // Blocking: returns when `data` may be reused (possibly before the receiver has it).
+  // Blocking: returns when `data` may be reused (possibly before the receiver has it). dest == rank() is a
+  // UsageError (MPI may never complete a send to oneself).
   void send(const void* data, size_t count, DType dtype, int dest, int tag);
   // Blocking: receives one message of at most `count` elements into `data`; returns its source, tag and count.
   // A longer message is an error (nothing is truncated silently).

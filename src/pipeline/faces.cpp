@@ -68,14 +68,6 @@ void identity_json(json& j, const FaceDescriptor& d, const FaceAttributes& a, bo
   }
 }
 
-void draw_attributes(RgbImage& img, const FaceBox& box, const FaceAttributes& a, OverlayColor color) {
-  int x = static_cast<int>(box.x), y = static_cast<int>(box.bottom()) + 4, w = static_cast<int>(box.width);
-  int best = static_cast<int>(std::max_element(a.expressions.begin(), a.expressions.end()) - a.expressions.begin());
-  overlay_bar(img, x, y, w, a.expressions[best], color);           // strongest expression's probability
-  overlay_bar(img, x, y + 8, w, a.male_probability, {80, 140, 255});  // male probability
-  overlay_bar(img, x, y + 16, w, std::min(1.0, a.age / 80.0), {230, 230, 230});  // age / 80 years
-}
-
 int run_image(const std::string& input, const FaceModels& models, json& out, const fs::path& overlay) {
   Frame picture = image_read_rgb(input);
   auto faces = models.analyze(view_of(picture));
@@ -93,7 +85,7 @@ int run_image(const std::string& input, const FaceModels& models, json& out, con
     overlay_box(drawn, f.detection.box, c, 3);
     overlay_quad(drawn, face_quad_ffhq(f.landmarks), {0, 255, 255}, 1);
     overlay_landmarks(drawn, f.landmarks, c, 3);
-    if (models.options().load_attributes) draw_attributes(drawn, f.detection.box, f.attributes, c);
+    if (models.options().load_attributes) overlay_attributes(drawn, f.detection.box, f.attributes, c);
   }
   out["width"] = image.width, out["height"] = image.height;
   out["frames"] = json::array({frame});
@@ -186,7 +178,7 @@ int run_video(const StageRun& stage, const std::string& input, const FaceModels&
       overlay_landmarks(drawn, f.smoothed, c, 1);
       FaceBox box = face_landmarks_bbox(f.smoothed);
       overlay_box(drawn, box, c, f.detected ? 3 : 1);
-      if (with_attributes) draw_attributes(drawn, box, attributes[t][k], c);
+      if (with_attributes) overlay_attributes(drawn, box, attributes[t][k], c);
     }
     frame_take(frame, std::move(drawn));
     writer.write(frame);

@@ -192,7 +192,7 @@ TEST(CommFakeP2p, RecvWithoutSenderTimesOutNamingOpPeerAndTag) {
       int64_t x = 0;
       comm.recv(&x, 1, DType::i64, 0, 7);
     } else {
-      std::this_thread::sleep_for(std::chrono::seconds(2));  // alive but never sends
+      std::this_thread::sleep_for(std::chrono::milliseconds(800));  // alive but never sends
     }
   });
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -223,6 +223,7 @@ TEST(CommFakeP2p, WrongDtypeLongMessageAndBadArgumentsAreErrors) {
       EXPECT_THROW(comm.send(a, 1, DType::i32, 2, 0), UsageError);   // no rank 2
       EXPECT_THROW(comm.send(a, 1, DType::i32, 1, -1), UsageError);  // negative tag
       EXPECT_THROW(comm.send(a, 1, DType::i32, Communicator::k_comm_any_source, 0), UsageError);
+      EXPECT_THROW(comm.send(a, 1, DType::i32, 0, 0), UsageError);  // to itself
       EXPECT_THROW(comm.iprobe(0, Communicator::k_comm_max_tag + 1, DType::u8), UsageError);
     } else {
       float f[4];

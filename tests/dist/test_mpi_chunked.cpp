@@ -4,6 +4,7 @@
 // counted through MPI's profiling interface, PMPI).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 

@@ -187,8 +187,8 @@ TEST(WorkQueueFake, RankZeroThatNeverServesTripsTheWaitingRanksTimeout) {
   auto errors = world.run([&](Communicator& comm) {
     WorkQueue queue(comm, {50, 50, 50, 50});
     while (auto item = queue.next()) {
-      // Rank 0 works 3 s without calling serve(): a bug the watchdog must turn into an error, not a hang.
-      std::this_thread::sleep_for(std::chrono::milliseconds(comm.rank() == 0 ? 3000 : 10));
+      // Rank 0 works 1.5 s without calling serve(): a bug the watchdog must turn into an error, not a hang.
+      std::this_thread::sleep_for(std::chrono::milliseconds(comm.rank() == 0 ? 1500 : 10));
     }
   });
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
