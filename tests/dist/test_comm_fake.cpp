@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "dist/comm_fake.h"
 #include "dist/comm_watchdog.h"
+#include "p2p_scenario.h"
 
 using namespace s3e;
 
@@ -127,38 +128,8 @@ TEST(CommFakeP2p, SendRecvProbeAnySourceAndOrderWithinOneSource) {
   for (int size : {2, 3, 4}) {
     FakeWorld world(size);
     auto errors = world.run([&](Communicator& comm) {
-      int r = comm.rank();
-      if (r != 0) {
-        // Three messages on one tag: they must arrive in the order sent (non-overtaking).
-        for (int64_t k = 0; k < 3; ++k) {
-          std::vector<int64_t> v(static_cast<size_t>(r + k), r * 100 + k);
-          comm.send(v.data(), v.size(), DType::i64, 0, 5);
-        }
-        double reply = 0;
-        auto m = comm.recv(&reply, 1, DType::f64, 0, 6);
-        EXPECT_EQ(m.source, 0);
-        EXPECT_EQ(m.count, 1u);
-        EXPECT_EQ(reply, r * 0.5);
-      } else {
-        EXPECT_FALSE(comm.iprobe(Communicator::k_comm_any_source, 99, DType::i64).has_value());
-        std::vector<int64_t> next_k(size, 0);
-        for (int got = 0; got < 3 * (size - 1); ++got) {
-          std::optional<CommMessage> m;
-          while (!(m = comm.iprobe(Communicator::k_comm_any_source, 5, DType::i64))) std::this_thread::yield();
-          std::vector<int64_t> v(16, -1);
-          auto received = comm.recv(v.data(), v.size(), DType::i64, m->source, 5);
-          int s = received.source;
-          EXPECT_EQ(s, m->source);
-          EXPECT_EQ(received.count, m->count);
-          EXPECT_EQ(received.count, static_cast<size_t>(s + next_k[s]));
-          EXPECT_EQ(v[0], s * 100 + next_k[s]) << "messages from rank " << s << " overtook each other";
-          ++next_k[s];
-        }
-        for (int q = 1; q < size; ++q) {
-          double reply = q * 0.5;
-          comm.send(&reply, 1, DType::f64, q, 6);
-        }
-      }
+      EXPECT_FALSE(comm.iprobe(Communicator::k_comm_any_source, 99, DType::i64).has_value());
+      test::p2p_probe_receive_in_order(comm);
       EXPECT_EQ(comm.collectives_issued(), 0u) << "point-to-point messages are not collectives";
     });
     for (auto& e : errors) EXPECT_EQ(what_of(e), "");
