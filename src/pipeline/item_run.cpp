@@ -95,6 +95,10 @@ ItemRunResult item_run(Communicator& comm, const StageRun& stage, const std::vec
     } catch (const ItemStopped&) {
       work.abandon();
       spdlog::info("item {} abandoned: {} (its temporary files removed)", item.id, stop_reason());
+    } catch (const TransientError& e) {
+      // Not the item's fault (a lost peer, a full disk): it stays pending for the requeued run, and the job ends 75.
+      work.abandon();
+      throw;
     } catch (const std::exception& e) {
       // One bad item never stops the run: record why and go on (the ledger names the class for --retry-failed).
       work.fail(e.what(), item_error_class_of(e));

@@ -20,7 +20,8 @@
 //    the same work queue, and no rank reads ledger state that rank 0 is changing.
 // 2. The queue hands out items. Each item is begun in the ledger, processed, then committed (outputs renamed, then
 //    the done record) or, when the process function throws, failed with the reason and error class (the run goes
-//    on). A stop signal makes ctx.poll() abandon the item in hand (its temporaries removed); the flag travels in the
+//    on); a TransientError (lost peer, full disk) abandons the item, which stays pending, and ends the job with exit
+//    75. A stop signal makes ctx.poll() abandon the item in hand (its temporaries removed); the flag travels in the
 //    queue's requests, so no per-item collective makes every rank wait for the slowest item.
 // 3. After the queue every rank learns the outcome (stopped or not, how many items failed) through one collective.
 //    A stopped run throws TransientError (exit 75: requeue); done items stay done.
