@@ -9,19 +9,13 @@
 #include "core/errors.h"
 #include "dist/comm_fake.h"
 #include "dist/comm_watchdog.h"
+#include "fake_world_errors.h"
 #include "p2p_scenario.h"
 
 using namespace s3e;
 
 namespace {
-std::string what_of(const std::exception_ptr& e) {
-  try {
-    if (e) std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  }
-  return "";
-}
+using test::what_of;
 }  // namespace
 
 TEST(CommFake, CollectivesGiveTheReducedGatheredAndBroadcastValues) {

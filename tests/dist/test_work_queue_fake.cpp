@@ -10,20 +10,14 @@
 
 #include "core/errors.h"
 #include "dist/comm_fake.h"
+#include "fake_world_errors.h"
 #include "work_queue_scenario.h"
 
 using namespace s3e;
 
 namespace {
 
-std::string what_of(const std::exception_ptr& e) {
-  try {
-    if (e) std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  }
-  return "";
-}
+using test::what_of;
 
 void expect_no_errors(const std::vector<std::exception_ptr>& errors) {
   for (size_t r = 0; r < errors.size(); ++r) EXPECT_EQ(what_of(errors[r]), "") << "rank " << r;
