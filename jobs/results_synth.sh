@@ -27,8 +27,9 @@ for seed in $SEEDS; do
       start=$(date +%s)
       $MPI "$S3E" train --config configs/methods/common.ini --config "configs/methods/$method.ini" --seed "$seed" \
         --store "$STORE" --classifier "$CLASSIFIER" --run-dir "$dir" --log-level warn
-      "$S3E" eval-latent --set train.validation_share=0.1 --store "$STORE" --classifier "$CLASSIFIER" \
-        --editor "$dir/editor" --run-dir "$dir/eval" --log-level warn >/dev/null
+      $MPI "$S3E" edit --config configs/methods/common.ini --store "$STORE" --editor "$dir/editor" \
+        --protocol flip-each --rows heldout --run-dir "$dir/edit" --log-level warn
+      "$S3E" eval-latent --edited "$dir/edit/edited.h5" --run-dir "$dir/eval" --log-level warn >/dev/null
       echo "$(( $(date +%s) - start ))" > "$dir/seconds.txt"
     fi
   done

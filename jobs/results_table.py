@@ -2,8 +2,8 @@
 """Builds the markdown results table of docs/results.md from eval-latent metrics.json files.
 
 usage: results_table.py RUN_DIR METHOD... -> prints a table of mean +- std over seeds (RUN_DIR/METHOD/seed*/eval).
-The last column, `train s`, is the wall time in seconds of train + eval of each run, read from
-RUN_DIR/METHOD/seed*/seconds.txt, which the job scripts write around the two commands (jobs/demo.sh,
+The last column, `train s`, is the wall time in seconds of train + edit + eval of each run, read from
+RUN_DIR/METHOD/seed*/seconds.txt, which the job scripts write around the three commands (jobs/demo.sh,
 jobs/results_synth.sh); n/a for runs without one."""
 import glob
 import json

@@ -27,11 +27,12 @@ int contact_sheet_main(int argc, char** argv) {
   o.columns = stage.vars()["columns"].as<int>();
   o.tile_width = stage.vars()["tile-width"].as<int>();
   o.out = stage.output_path("out", "contact_sheet.png");
-  return pipeline_contact_sheet_run(stage.comm(), o);
+  return stage.finish(pipeline_contact_sheet_run(stage.comm(), o));
 }
 
 CommandRegistration contact_sheet_registration("contact-sheet", "write a grid of frames sampled through a video",
-                                               contact_sheet_main);
+                                               contact_sheet_main,
+                                 pipeline_contact_sheet_add_config);
 
 }  // namespace
 

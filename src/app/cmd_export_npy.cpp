@@ -19,11 +19,12 @@ int run_export_npy(int argc, char** argv) {
   ExportNpyOptions o{stage.run()};
   o.stores = stage.positional("store");
   o.out_dir = stage.output_path("out-dir", "npy");
-  return pipeline_export_npy_run(stage.comm(), o);
+  return stage.finish(pipeline_export_npy_run(stage.comm(), o));
 }
 
 CommandRegistration registration("export-npy", "export a store as .npy latents/labels (Latent Transformer format)",
-                                 run_export_npy);
+                                 run_export_npy,
+                                 pipeline_export_npy_add_config);
 
 }  // namespace
 }  // namespace s3e

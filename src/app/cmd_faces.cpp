@@ -21,10 +21,11 @@ int cmd_faces(int argc, char** argv) {
   o.inputs = stage.positional("input");
   o.json_out = stage.vars().count("json") ? stage.vars()["json"].as<std::string>() : std::string();
   o.overlay_out = stage.vars().count("overlay") ? stage.vars()["overlay"].as<std::string>() : std::string();
-  return pipeline_faces_run(stage.comm(), o);
+  return stage.finish(pipeline_faces_run(stage.comm(), o));
 }
 
-const CommandRegistration k_register("faces", "detect, align, describe and track faces in a photo or video", cmd_faces);
+const CommandRegistration k_register("faces", "detect, align, describe and track faces in a photo or video", cmd_faces,
+                                 pipeline_faces_add_config);
 
 }  // namespace
 }  // namespace s3e

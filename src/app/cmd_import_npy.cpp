@@ -23,11 +23,12 @@ int run_import_npy(int argc, char** argv) {
   o.labels = stage.vars()["labels"].as<std::string>();
   o.attributes = stage.vars()["attributes"].as<std::string>();
   o.out = stage.output_path("out", "store/imported.h5");
-  return pipeline_import_npy_run(stage.comm(), o);
+  return stage.finish(pipeline_import_npy_run(stage.comm(), o));
 }
 
 CommandRegistration registration("import-npy", "import Latent Transformer .npy latents and labels into a store",
-                                 run_import_npy);
+                                 run_import_npy,
+                                 pipeline_import_npy_add_config);
 
 }  // namespace
 }  // namespace s3e

@@ -19,10 +19,11 @@ int run_inspect(int argc, char** argv) {
   o.files = stage.positional("files");
   o.json = stage.vars().count("json") > 0;
   o.no_scan = stage.vars().count("no-scan") > 0;
-  return pipeline_inspect_run(stage.comm(), o);
+  return stage.finish(pipeline_inspect_run(stage.comm(), o));
 }
 
-CommandRegistration registration("inspect", "summarise latent stores (shapes, labels, NaN count, size)", run_inspect);
+CommandRegistration registration("inspect", "summarise latent stores (shapes, labels, NaN count, size)", run_inspect,
+                                 pipeline_inspect_add_config);
 
 }  // namespace
 }  // namespace s3e

@@ -13,11 +13,12 @@ int run_item_selftest(int argc, char** argv) {
   if (!stage.parse(argc, argv)) return 0;
   ItemSelftestOptions o{stage.run()};
   o.retry_failed = stage.vars().count("retry-failed") > 0;
-  return pipeline_item_selftest_run(stage.comm(), o);
+  return stage.finish(pipeline_item_selftest_run(stage.comm(), o));
 }
 
 CommandRegistration registration("item-selftest", "synthetic item stage for the tests of resume and signals",
-                                 run_item_selftest);
+                                 run_item_selftest,
+                                 pipeline_item_selftest_add_config);
 
 }  // namespace
 }  // namespace s3e

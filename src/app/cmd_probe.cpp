@@ -20,11 +20,12 @@ int probe_main(int argc, char** argv) {
   o.files = stage.positional("file");
   o.decode = stage.vars().count("decode") > 0;
   o.out = stage.vars()["out"].as<std::string>();
-  return pipeline_probe_run(stage.comm(), o);
+  return stage.finish(pipeline_probe_run(stage.comm(), o));
 }
 
 CommandRegistration probe_registration("probe", "print a video's streams, size, rotation, fps, frames as JSON",
-                                       probe_main);
+                                       probe_main,
+                                 pipeline_probe_add_config);
 
 }  // namespace
 

@@ -5,25 +5,113 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <exception>
 #include <iostream>
+#include <set>
 
+#include "core/command_registry.h"
 #include "core/errors.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/run_lock.h"
+#include "core/stop_signal.h"
 #include "dist/comm_config.h"
+#include "pipeline/run_manifest.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace s3e {
+namespace {
+
+// Keys of every other subcommand: a shared INI file may hold them (config_resolve skips them in files).
+std::set<std::string> other_stages_keys() {
+  std::set<std::string> keys;
+  for (auto& command : command_list()) {
+    if (!command.add_config) continue;
+    ConfigSchema schema;
+    command.add_config(schema);
+    for (auto& k : schema.keys()) keys.insert(k.name);
+  }
+  return keys;
+}
+
+}  // namespace
 
 Stage::Stage(std::string name, std::string summary)
     : name_(std::move(name)), summary_(std::move(summary)), options_(name_ + " options") {
   schema_.add_int("run.seed", 1234, "seed of every random choice of the stage", 0, 9.2e18)
       .add_int("run.threads", 1, "intra-op threads per rank (torch, OpenMP); always set explicitly", 1, 256)
-      .add_choice("run.log_level", "info", {"trace", "debug", "info", "warn", "error"}, "log level");
+      .add_choice("run.log_level", "info", {"trace", "debug", "info", "warn", "error"}, "log level")
+      .add_text("run.root", "runs", "where run folders go when --run-dir is not given: <run.root>/<subcommand>");
   comm_add_config(schema_);
+  // One [io] vocabulary for every stage, so that one INI file can name every file of a run.
+  schema_.add_text("io.store", "", "latent store (.h5): written by synth / import-npy, read by train-classifier, "
+                                   "train, edit, eval-latent")
+      .add_text("io.truth", "", "ground truth of a synthetic store (default: the store's truth_file)")
+      .add_text("io.classifier", "", "latent classifier (.pt): written by train-classifier, read by train (and by "
+                                     "edit and eval-latent for editors that predate stored normalisation)")
+      .add_text("io.judge", "", "a second classifier (another seed) that judges edits where there is no ground truth")
+      .add_text("io.editor", "", "editor folder: written by train, read by edit")
+      .add_text("io.edited", "", "edited latent store: written by edit, judged by eval-latent")
+      .add_text("io.metrics", "", "metrics JSON written by eval-latent (CSV next to it)");
+}
+
+Stage::~Stage() {
+  if (!manifest_ || std::uncaught_exceptions() == 0) return;  // finish() was not called and nothing failed
+  // Unwinding from an exception (main prints it): record the run as failed, or stopped for a requeue. Never throw.
+  try {
+    const bool stopped = stop_requested();
+    manifest_->set_config(*config_);
+    // The exception's exit code is not known here (main() maps it): -1 for a failure.
+    manifest_->write(stopped ? "stopped" : "failed", stopped ? int(ExitCode::temporary) : -1);
+  } catch (...) {
+  }
+}
+
+void Stage::add_io(const std::string& flag, const std::string& key, Io direction, const std::string& help) {
+  options_.add_options()(flag.c_str(), po::value<std::string>(), (help + " (config: io." + key + ")").c_str());
+  io_.push_back({flag, key, direction});
+}
+
+void Stage::add_alias(const std::string& flag, const std::string& key, const std::string& help, bool repeatable) {
+  const std::string text = help + " (config: " + key + ")";
+  if (repeatable)
+    options_.add_options()(flag.c_str(), po::value<std::vector<std::string>>()->composing(), text.c_str());
+  else
+    options_.add_options()(flag.c_str(), po::value<std::string>(), text.c_str());
+  aliases_.emplace_back(flag, key);
+}
+
+std::string Stage::io(const std::string& key) const { return config_->get_text("io." + key); }
+
+std::string Stage::io_required(const std::string& key) const {
+  std::string value = io(key);
+  if (!value.empty()) return value;
+  std::string flag;
+  for (auto& d : io_)
+    if (d.key == key) flag = d.flag;
+  throw UsageError(fmt::format("s3editor {}: give --{} or io.{} in a config file (see s3editor {} --help)", name_,
+                               flag.empty() ? key : flag, key, name_));
+}
+
+fs::path Stage::io_output(const std::string& key, const std::string& default_name) {
+  std::string value = io(key);
+  if (!value.empty()) return value;
+  fs::path path = run_dir_ / default_name;
+  config_->set("io." + key, path.string(), "default (run folder)");
+  return path;
+}
+
+int Stage::finish(int exit_code) {
+  if (manifest_) {
+    manifest_->set_config(*config_);
+    for (auto& d : io_)
+      if (d.direction == Io::output && !io(d.key).empty()) manifest_->add_output("io." + d.key, io(d.key));
+    manifest_->write(exit_code == 0 ? "completed" : "items failed", exit_code);
+    manifest_.reset();
+  }
+  return exit_code;
 }
 
 void Stage::add_positional(const std::string& name, int max_count, const std::string& help) {
@@ -48,7 +136,8 @@ bool Stage::parse(int argc, char** argv) {
       ("help,h", "show this help, with every config key of this subcommand")
       ("config", po::value<std::vector<std::string>>()->composing(), "INI config file (repeatable; later files win)")
       ("set", po::value<std::vector<std::string>>()->composing(), "override one config key: section.key=value")
-      ("run-dir", po::value<std::string>()->default_value("runs/" + name_), "run folder for outputs, logs, config")
+      ("run-dir", po::value<std::string>()->default_value(""), "run folder for outputs, logs, config (default "
+                                                                  "<run.root>/<subcommand>, run.root = runs)")
       ("seed", po::value<std::string>(), "same as --set run.seed=N")
       ("threads", po::value<std::string>(), "same as --set run.threads=N")
       ("log-level", po::value<std::string>(), "same as --set run.log_level=L")
@@ -81,12 +170,26 @@ bool Stage::parse(int argc, char** argv) {
   if (vars_.count("seed")) assignments.emplace_back("run.seed", vars_["seed"].as<std::string>());
   if (vars_.count("threads")) assignments.emplace_back("run.threads", vars_["threads"].as<std::string>());
   if (vars_.count("log-level")) assignments.emplace_back("run.log_level", vars_["log-level"].as<std::string>());
-  config_ = std::make_unique<Config>(config_resolve(schema_, files, assignments));
+  for (auto& d : io_)
+    if (vars_.count(d.flag)) assignments.emplace_back("io." + d.key, vars_[d.flag].as<std::string>());
+  for (auto& [flag, key] : aliases_) {
+    if (!vars_.count(flag)) continue;
+    const auto& value = vars_[flag].value();
+    if (auto* one = boost::any_cast<std::string>(&value)) {
+      assignments.emplace_back(key, *one);
+    } else {
+      std::string joined;
+      for (auto& v : vars_[flag].as<std::vector<std::string>>()) joined += (joined.empty() ? "" : ", ") + v;
+      assignments.emplace_back(key, joined);
+    }
+  }
+  config_ = std::make_unique<Config>(config_resolve(schema_, files, assignments, other_stages_keys()));
   fresh_ = vars_.count("fresh") > 0;
 
   const ProcessContext& ctx = process_context();
   log_init(ctx.rank, ctx.world_size, config_->get_text("run.log_level"));
   run_dir_ = vars_["run-dir"].as<std::string>();
+  if (run_dir_.empty()) run_dir_ = fs::path(config_->get_text("run.root")) / name_;
   comm_ = comm_from_config(*config_);
   // Rank 0 creates the run folder and takes its lock (one run per folder, run_lock.h); the collective below keeps
   // other ranks from opening log files in a missing folder and makes every rank fail when rank 0 could not.
@@ -113,7 +216,13 @@ bool Stage::parse(int argc, char** argv) {
     spdlog::log(level, "s3editor {} on {} rank(s), {} node(s); run folder {}", name_, ctx.world_size, ctx.node_count,
                 run_dir_.string());
     spdlog::log(level, "effective config:\n{}", ini);
-    if (!read_only_) file_write_atomic(run_dir_ / (name_ + ".config.ini"), ini);
+    if (!read_only_) {
+      file_write_atomic(run_dir_ / (name_ + ".config.ini"), ini);
+      // Inputs are hashed before the stage runs, so the manifest names what it read, not what is there later.
+      manifest_ = std::make_unique<RunManifest>(name_, run_dir_, ctx.world_size);
+      for (auto& d : io_)
+        if (d.direction == Io::input && !io(d.key).empty()) manifest_->add_input("io." + d.key, io(d.key));
+    }
   }
   return true;
 }

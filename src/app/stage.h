@@ -3,10 +3,16 @@
 // config and per-rank logs, logging with the rank prefix, and the communicator every stage uses ([dist] keys).
 // See docs/cli.md. A subcommand (app/cmd_<name>.cpp) parses with a Stage and hands run() and comm() to its
 // pipeline driver.
+//
+// Inputs and outputs are config keys of one shared [io] section (io.store, io.classifier, io.editor, io.edited,
+// ...), so one INI file names every file of a whole run (jobs/chain_synth.ini); each stage's flags (--store,
+// --out, ...) are aliases that win over the file. Every stage that writes leaves `<run>/<stage>.manifest.json`
+// (pipeline/run_manifest.h) naming its inputs and outputs with their hashes.
 #pragma once
 #include <boost/program_options.hpp>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +24,8 @@
 
 namespace s3e {
 
+class RunManifest;
+
 class Stage {
  public:
   Stage(std::string name, std::string summary);
@@ -28,6 +36,20 @@ class Stage {
   boost::program_options::options_description& options() { return options_; }
   // Positional arguments: `name` repeated up to `max_count` times (-1: unlimited).
   void add_positional(const std::string& name, int max_count, const std::string& help);
+
+  // Declares a file the stage reads (input) or writes (output): flag `--<flag>` as an alias of config key
+  // `io.<key>`. Inputs are hashed into the manifest when the stage starts, outputs when it ends.
+  enum class Io { input, output };
+  void add_io(const std::string& flag, const std::string& key, Io direction, const std::string& help);
+  // Flag `--<flag>` as a shorthand of config key `key` (as --seed is of run.seed); a repeatable flag's values are
+  // joined with ", " (e.g. --edit smile=1 --edit age=-1 -> edit.recipe = "smile=1, age=-1").
+  void add_alias(const std::string& flag, const std::string& key, const std::string& help, bool repeatable = false);
+  // The path of io.<key> ("" when not given).
+  std::string io(const std::string& key) const;
+  // The same, or a UsageError telling how to give it.
+  std::string io_required(const std::string& key) const;
+  // io.<key>, or `default_name` inside the run folder when not given (the value is then recorded as the default).
+  std::filesystem::path io_output(const std::string& key, const std::string& default_name);
 
   // Read-only tools (inspect, probe): the effective config is logged at debug level and not saved.
   void set_read_only() { read_only_ = true; }
@@ -53,6 +75,11 @@ class Stage {
   // A path given on the command line, or `default_name` inside the run folder.
   std::filesystem::path output_path(const std::string& option, const std::string& default_name) const;
 
+  // Ends the stage: rank 0 hashes the outputs and writes the manifest with the outcome of `exit_code`
+  // (0 completed, 3 items failed). Returns exit_code. A Stage destroyed by an exception writes "failed" / "stopped".
+  int finish(int exit_code);
+  ~Stage();
+
  private:
   std::string name_, summary_;
   ConfigSchema schema_;
@@ -64,6 +91,13 @@ class Stage {
   std::unique_ptr<Communicator> comm_;
   std::unique_ptr<RunLock> lock_;  // rank 0 holds the run folder's lock while the stage runs
   std::filesystem::path run_dir_;
+  struct IoDecl {
+    std::string flag, key;
+    Io direction;
+  };
+  std::vector<IoDecl> io_;
+  std::vector<std::pair<std::string, std::string>> aliases_;  // flag -> config key
+  std::unique_ptr<RunManifest> manifest_;  // rank 0 of a stage that writes
   bool fresh_ = false;
   bool read_only_ = false;
 };

@@ -12,8 +12,9 @@ std::vector<CommandInfo>& registry() {
 }
 }  // namespace
 
-CommandRegistration::CommandRegistration(const char* name, const char* summary, CommandFunction run) {
-  registry().push_back({name, summary, run});
+CommandRegistration::CommandRegistration(const char* name, const char* summary, CommandFunction run,
+                                         CommandConfigFunction add_config) {
+  registry().push_back({name, summary, run, add_config});
 }
 
 std::vector<CommandInfo> command_list() {

@@ -8,15 +8,21 @@
 namespace s3e {
 
 using CommandFunction = int (*)(int argc, char** argv);  // argv[0] is the subcommand name
+class ConfigSchema;
+// Adds a subcommand's own config keys (its pipeline_<stage>_add_config): lets every stage know which keys of a
+// shared INI file belong to another stage (config_resolve).
+using CommandConfigFunction = void (*)(ConfigSchema& schema);
 
 struct CommandInfo {
   std::string name;
   std::string summary;
   CommandFunction run;
+  CommandConfigFunction add_config = nullptr;
 };
 
 struct CommandRegistration {
-  CommandRegistration(const char* name, const char* summary, CommandFunction run);
+  CommandRegistration(const char* name, const char* summary, CommandFunction run,
+                      CommandConfigFunction add_config = nullptr);
 };
 
 // All registered subcommands, sorted by name.

@@ -212,7 +212,8 @@ std::string Config::to_ini() const {
 }
 
 Config config_resolve(const ConfigSchema& schema, const std::vector<std::string>& ini_files,
-                      const std::vector<std::pair<std::string, std::string>>& assignments) {
+                      const std::vector<std::pair<std::string, std::string>>& assignments,
+                      const std::set<std::string>& other_stages_keys) {
   Config config(schema);
   for (auto& file : ini_files) {
     std::ifstream in(file);
@@ -227,6 +228,7 @@ Config config_resolve(const ConfigSchema& schema, const std::vector<std::string>
     for (auto& opt : parsed.options) {
       if (opt.value.size() != 1)
         throw UsageError(fmt::format("config file {}: key {} needs exactly one value", file, opt.string_key));
+      if (!schema.find(opt.string_key) && other_stages_keys.count(opt.string_key)) continue;  // another stage's key
       config.set(opt.string_key, opt.value[0], file);
     }
   }

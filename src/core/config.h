@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,8 +75,12 @@ class Config {
 };
 
 // Builds the effective config: defaults, then each INI file in order, then "key=value" assignments.
+// `other_stages_keys`: keys that other subcommands understand; a file may hold them (one INI file describes a whole
+// run, every stage reads its own keys from it), so they are skipped in files. A key no subcommand knows is still a
+// UsageError, and so is any unknown key given on the command line.
 Config config_resolve(const ConfigSchema& schema, const std::vector<std::string>& ini_files,
-                      const std::vector<std::pair<std::string, std::string>>& assignments);
+                      const std::vector<std::pair<std::string, std::string>>& assignments,
+                      const std::set<std::string>& other_stages_keys = {});
 
 // Parses "section.key=value" (the --set syntax); throws UsageError on a malformed assignment.
 std::pair<std::string, std::string> config_parse_assignment(const std::string& text);

@@ -50,6 +50,8 @@ EditorContext editor_context_build(const ClassifierBundle& classifier, const Lat
   EditorContext ctx;
   ctx.latent_shape = store.latent_shape();
   ctx.attribute_names = store.attribute_names();
+  ctx.norm_mean = classifier.mean.clone();
+  ctx.norm_std = classifier.std.clone();
   const int64_t A = store.num_attributes(), D = store.latent_dim();
   const int64_t layers = ctx.latent_shape.size() == 1 ? 1 : ctx.latent_shape[0];
   const int64_t channels = D / layers;
@@ -165,6 +167,12 @@ void editor_context_save(const EditorContext& ctx, const fs::path& path, const s
   f32("embeddings", ctx.embeddings);
   f32("label_correlation", ctx.label_correlation);
   f32("identity_basis", ctx.identity_basis);
+  if (ctx.norm_mean.defined()) {
+    f32("normalisation/mean", ctx.norm_mean);
+    f32("normalisation/std", ctx.norm_std);
+  }
+  w.set_attr_string("classifier_sha256", ctx.classifier_sha256);
+  w.set_attr_string("classifier_path", ctx.classifier_path);
   w.write_array_i32("regions/region_of_dim", {int64_t(ctx.regions.region_of_dim.size())}, ctx.regions.region_of_dim.data());
   w.set_attr_int64s("num_regions", {ctx.regions.num_regions});
   if (extra) extra(w);
@@ -205,6 +213,12 @@ EditorContext editor_context_load(const fs::path& path) {
   ctx.regions.num_regions = int(h5_attr_read_int64s(f.file(), "num_regions", path.string())[0]);
   ctx.regions.source = f.attribute_text("region_source");
   ctx.linear_scale = std::stod(f.attribute_text("linear_scale"));
+  if (f.has_column("normalisation/mean")) {
+    ctx.norm_mean = tensor("normalisation/mean");
+    ctx.norm_std = tensor("normalisation/std");
+  }
+  ctx.classifier_sha256 = f.attribute_text("classifier_sha256");
+  ctx.classifier_path = f.attribute_text("classifier_path");
   return ctx;
 }
 

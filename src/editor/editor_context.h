@@ -34,6 +34,12 @@ struct EditorContext {
   torch::Tensor label_correlation;   // [A, A]
   torch::Tensor identity_basis;      // [A, De] orthonormal basis of the embeddings (identity probe projects it out)
   double linear_scale = 1.0;         // latent step of one unit of strength along e_a
+  // The latent normalisation z = (x - mean) / std the editor works in: the classifier's (its training rows'
+  // statistics). Stored with the editor so that it applies without the classifier; undefined in editors saved
+  // before it was stored (editor_runtime.h then needs the classifier).
+  torch::Tensor norm_mean, norm_std;  // [D]
+  std::string classifier_sha256;      // of the classifier file it was trained with ("" if not known)
+  std::string classifier_path;        // where that file was at training time (a hint; the hash is what counts)
   int num_experts() const { return clusters.k; }
   int64_t edit_dim() const { return edit_index.size(0); }
 };

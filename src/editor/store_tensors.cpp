@@ -13,10 +13,10 @@ torch::Tensor store_read_tensor(const LatentStore& store, const std::string& col
   return t;
 }
 
-std::pair<torch::Tensor, torch::Tensor> store_norm_stats(const LatentStore& store, int64_t rows, int64_t max_rows) {
-  int64_t n = std::min(rows, max_rows);
-  auto x = torch::empty({n, store.latent_dim()});
-  store.read_range_f32("latents", 0, n, x.data_ptr<float>());
+std::pair<torch::Tensor, torch::Tensor> store_norm_stats(const LatentStore& store, const std::vector<int64_t>& rows,
+                                                         int64_t max_rows) {
+  const int64_t n = std::min<int64_t>(int64_t(rows.size()), max_rows);
+  auto x = store_read_tensor(store, "latents", std::vector<int64_t>(rows.begin(), rows.begin() + n));
   auto x64 = x.to(torch::kDouble);
   auto mean = x64.mean(0), std = x64.std(0).clamp_min(1e-6);
   return {mean.to(torch::kFloat), std.to(torch::kFloat)};

@@ -15,7 +15,8 @@ class LatentStore;
 // Rows of the store as a float tensor [n, width] (latents flattened).
 torch::Tensor store_read_tensor(const LatentStore& store, const std::string& column, const std::vector<int64_t>& rows);
 
-// Per-dim mean and std (std clamped at 1e-6) over the first `max_rows` of rows [0, rows); identical on every rank.
-std::pair<torch::Tensor, torch::Tensor> store_norm_stats(const LatentStore& store, int64_t rows, int64_t max_rows);
+// Per-dim mean and std (std clamped at 1e-6) over the first `max_rows` of `rows`; identical on every rank.
+std::pair<torch::Tensor, torch::Tensor> store_norm_stats(const LatentStore& store, const std::vector<int64_t>& rows,
+                                                         int64_t max_rows);
 
 }  // namespace s3e

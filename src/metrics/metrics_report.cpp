@@ -41,9 +41,10 @@ nlohmann::json metrics_report_json(const LatentEvalResult& r, const LatentEvalIn
   nlohmann::json j;
   j["schema"] = "s3editor.latent_metrics";
   j["schema_version"] = 1;
-  j["inputs"] = {{"store", info.store},   {"editor", info.editor}, {"classifier", info.classifier},
-                 {"judge", info.judge},   {"truth", info.truth},   {"transform", info.transform}};
-  j["strength"] = info.strength;
+  j["inputs"] = {{"store", info.store}, {"edited", info.edited}, {"editor", info.editor},
+                 {"classifier", info.classifier}, {"judge", info.judge}, {"truth", info.truth},
+                 {"transform", info.transform}};
+  j["strength"] = r.strength;
   j["rows"] = {{"first", r.first_row}, {"count", r.num_rows}, {"validation_share", info.validation_share}};
   j["judged_by"] = r.has_truth ? "ground truth" : (r.has_judge ? "judge classifier" : "editor's classifier (circular)");
   j["metrics"] = r.metrics.metric_names();
@@ -73,7 +74,7 @@ std::string metrics_report_csv(const LatentEvalResult& r, const LatentEvalInfo& 
   std::string header = "store,editor,transform,judged_by,strength,first_row,rows,seen_attributes,unseen_attributes";
   std::string row = fmt::format("{},{},{},{},{},{},{},{},{}", csv_field(info.store), csv_field(info.editor),
                                 csv_field(info.transform),
-                                r.has_truth ? "truth" : (r.has_judge ? "judge" : "circular"), info.strength,
+                                r.has_truth ? "truth" : (r.has_judge ? "judge" : "circular"), r.strength,
                                 r.first_row, r.num_rows, r.seen.size(), r.unseen.size());
   for (const char* g : {"seen", "unseen"}) {
     const auto& attributes = std::string(g) == "seen" ? r.seen : r.unseen;

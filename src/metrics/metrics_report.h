@@ -12,8 +12,8 @@
 namespace s3e {
 
 struct LatentEvalInfo {
-  std::string store, editor, classifier, judge, truth, transform;
-  double strength = 1.0, validation_share = 0.1;
+  std::string store, edited, editor, classifier, judge, truth, transform;
+  double validation_share = 0.1;
 };
 
 nlohmann::json metrics_report_json(const LatentEvalResult& result, const LatentEvalInfo& info);

@@ -1,8 +1,8 @@
-// s3editor eval-latent — evaluates a trained editor in latent space (docs/metrics.md) on the rows the trainer held
-// out (the last train.validation_share of the store): every sample, every attribute (seen and unseen), the edit
-// that flips it. Judged by the synthetic world's ground truth when the store has one, else by a second classifier
-// (--judge): never only by the classifier the editor was trained against, which is reported but marked circular.
-// Writes metrics JSON + a one-row CSV (atomically) and prints a short table.
+// s3editor eval-latent — judges an edited store in latent space (docs/metrics.md): every row `edit --protocol
+// flip-each` wrote against its source row. Judged by the synthetic world's ground truth when the source store has
+// one, else by a second classifier (--judge): never only by the classifier the editor was trained against, which is
+// reported but marked circular. The source store and the classifier default to those the edited store names (the
+// upstream's lineage), so they need not be typed again. Writes metrics JSON + CSV (atomically), prints a table.
 #include "pipeline/eval_latent.h"
 
 #include <spdlog/spdlog.h>
@@ -13,10 +13,10 @@
 
 #include "core/errors.h"
 #include "core/file_util.h"
-#include "editor/editor_io.h"
+#include "dist/sha256.h"
 #include "editor/latent_classifier.h"
-#include "pipeline/latent_eval.h"
 #include "metrics/metrics_report.h"
+#include "pipeline/latent_eval.h"
 #include "store/latent_store.h"
 
 namespace fs = std::filesystem;
@@ -32,33 +32,47 @@ bool same_weights(const ClassifierBundle& a, const ClassifierBundle& b) {
   return true;
 }
 
+// An input the edited store names, unless given: `what` explains it in errors.
+std::string upstream_input(const std::string& given, const LatentStore& edited, const std::string& attribute,
+                           const std::string& flag) {
+  if (!given.empty()) return given;
+  std::string named = edited.attribute_text(attribute);
+  if (named.empty())
+    throw UsageError(fmt::format("{} does not name its {} (attribute {}): give --{}", edited.path().string(), flag,
+                                 attribute, flag));
+  if (!fs::exists(named))
+    throw DataError(fmt::format("{} names {} as its {}, which is gone: give --{}", edited.path().string(), named, flag,
+                                flag));
+  return named;
+}
+
 }  // namespace
 
 void pipeline_eval_latent_add_config(ConfigSchema& schema) {
-  schema
-      .add_real("eval.strength", 1.0, "|g| of every edit (for lt_linear/region_mlp the trainer's coefficients are in "
-                                      "[-1, 1]; linear: units of the editor's linear scale)", 0, 100)
-      .add_int("eval.max_samples", 0, "evaluate at most this many held-out rows (0 = all)", 0, 1e12)
-      .add_int("eval.batch_size", 256, "rows per batch", 1, 1e6)
-      .add_real("train.validation_share", 0.1,
-                "share of rows held out by the trainer (the last rows); only these are evaluated. Use the trainer's "
-                "value", 0, 0.9);
+  schema.add_int("eval.batch_size", 256, "edited rows per batch", 1, 1e6);
 }
 
 int pipeline_eval_latent_run(Communicator& comm, const EvalLatentOptions& options) {
   const StageRun& stage = options.run;
   torch::set_num_threads(stage.threads());
   const Config& cfg = stage.config;
-  const std::string store_path = options.store;
-  const std::string classifier_path = options.classifier;
-  const std::string editor_path = options.editor;
-  const std::string judge_path = options.judge;
   fs::path out = options.out;
   fs::path csv_out = out.parent_path() / (out.stem().string() + ".csv");
   if (!out.parent_path().empty()) file_ensure_writable_dir(out.parent_path());
 
+  LatentStore edited(options.edited);
+  const std::string store_path = upstream_input(options.store, edited, "edit_source_store", "store");
+  const std::string classifier_path = upstream_input(options.classifier, edited, "edit_classifier", "classifier");
+  const std::string recorded_sha = edited.attribute_text("edit_classifier_sha256");
+  if (!recorded_sha.empty()) {
+    const std::string sha = sha256_file(classifier_path);
+    if (sha != recorded_sha)
+      throw DataError(fmt::format("{} was edited by an editor trained with the classifier of SHA-256 {}, but {} has "
+                                  "{}", options.edited, recorded_sha, classifier_path, sha));
+  }
   LatentStore store(store_path);
   fs::path truth_path = synth_truth_path_for(store, options.truth);
+  const std::string& judge_path = options.judge;
   if (truth_path.empty() && judge_path.empty())
     throw UsageError(fmt::format("{} has no ground truth: give --judge C2.pt, a classifier trained separately (another "
                                  "seed); success judged only by the editor's own classifier would be circular",
@@ -73,26 +87,41 @@ int pipeline_eval_latent_run(Communicator& comm, const EvalLatentOptions& option
   }
   std::unique_ptr<SynthTruth> truth;
   if (!truth_path.empty()) truth = std::make_unique<SynthTruth>(synth_truth_load(truth_path));
-  EditorBundle editor = editor_load(editor_path);
 
   LatentEvalOptions eval_options;
-  eval_options.strength = cfg.get_real("eval.strength");
-  eval_options.max_samples = cfg.get_int("eval.max_samples");
   eval_options.batch_size = cfg.get_int("eval.batch_size");
-  eval_options.validation_share = cfg.get_real("train.validation_share");
+  const std::string transform = edited.attribute_text("edit_transform");
   if (comm.rank() == 0)
-    spdlog::info("eval-latent: {} editor {} on {}; judged by {}", editor.model->spec().transform, editor_path, store_path,
+    spdlog::info("eval-latent: {} edits in {} of {}; judged by {}", transform, options.edited, store_path,
                  truth ? "ground truth " + truth_path.string() : "judge classifier " + judge_path);
-  LatentEvalResult result = latent_eval_run(store, classifier, editor, truth.get(), judge.get(), eval_options, comm);
+  std::vector<LatentEvalResult> results =
+      latent_eval_run(store, edited, classifier, truth.get(), judge.get(), eval_options, comm);
 
   if (comm.rank() == 0) {
-    LatentEvalInfo info{store_path, editor_path, classifier_path, judge_path, truth_path.string(),
-                        editor.model->spec().transform, eval_options.strength, eval_options.validation_share};
-    file_write_atomic(out, metrics_report_json(result, info).dump(2) + "\n");
-    file_write_atomic(csv_out, metrics_report_csv(result, info));
-    std::cout << fmt::format("eval-latent: {} rows from row {} of {}, strength {}\n", result.num_rows,
-                             result.first_row, store_path, eval_options.strength)
-              << metrics_report_table(result) << std::flush;
+    const std::string share_text = edited.attribute_text("edit_validation_share");
+    LatentEvalInfo info{store_path, options.edited, edited.attribute_text("edit_editor"), classifier_path, judge_path,
+                        truth_path.string(), transform, share_text.empty() ? 0.0 : std::stod(share_text)};
+    // One strength: the report itself. Several (a curve): one report per strength, and one CSV row each.
+    nlohmann::json json;
+    std::string csv;
+    if (results.size() == 1) {
+      json = metrics_report_json(results[0], info);
+      csv = metrics_report_csv(results[0], info);
+    } else {
+      json = {{"schema", "s3editor.latent_metrics_curve"}, {"schema_version", 1}};
+      for (auto& r : results) {
+        json["strengths"].push_back(r.strength);
+        json["by_strength"].push_back(metrics_report_json(r, info));
+        std::string one = metrics_report_csv(r, info);
+        csv += csv.empty() ? one : one.substr(one.find('\n') + 1);
+      }
+    }
+    file_write_atomic(out, json.dump(2) + "\n");
+    file_write_atomic(csv_out, csv);
+    for (auto& r : results)
+      std::cout << fmt::format("eval-latent: {} source rows from row {} of {}, strength {}\n", r.num_rows,
+                               r.first_row, store_path, r.strength)
+                << metrics_report_table(r) << std::flush;
     spdlog::info("wrote {} and {}", out.string(), csv_out.string());
   }
   return 0;

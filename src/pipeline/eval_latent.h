@@ -1,4 +1,5 @@
-// pipeline/eval_latent.h — the eval-latent stage's driver: evaluates an editor in latent space on the held-out rows.
+// pipeline/eval_latent.h — the eval-latent stage's driver: judges an edited store (what `edit --protocol
+// flip-each` wrote) against its source store, in latent space (docs/metrics.md).
 #pragma once
 #include <filesystem>
 #include <string>
@@ -12,11 +13,11 @@ namespace s3e {
 
 struct EvalLatentOptions {
   StageRun run;
-  std::string store;
-  std::string classifier;
-  std::string editor;
-  std::string truth;  // empty: the store's truth_file
-  std::string judge;  // second classifier (empty: none)
+  std::string edited;      // the edited store
+  std::string store;       // its source ("": the one the edited store names)
+  std::string classifier;  // the editor's classifier ("": the one the edited store names, checked by its SHA-256)
+  std::string truth;       // empty: the source store's truth_file
+  std::string judge;       // second classifier (empty: none)
   std::filesystem::path out;  // metrics JSON; CSV next to it
 };
 

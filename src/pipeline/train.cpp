@@ -22,6 +22,7 @@
 #include "dist/comm_tensor.h"
 #include "dist/grad_reducer.h"
 #include "dist/sampler.h"
+#include "dist/sha256.h"
 #include "dist/torch_bytes.h"
 #include "dist/torch_state.h"
 #include "editor/edit_batch.h"
@@ -31,6 +32,7 @@
 #include "editor/store_tensors.h"
 #include "editor/train_log.h"
 #include "store/latent_store.h"
+#include "store/row_split.h"
 
 namespace fs = std::filesystem;
 
@@ -69,15 +71,17 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
     throw DataError(fmt::format("{}: classifier is for {} dims x {} attributes but the store has {} x {}",
                                 options.classifier, classifier.net->latent_dim(),
                                 classifier.net->num_attributes(), store.latent_dim(), store.num_attributes()));
-  const int64_t n_train = store.size() - int64_t(std::llround(store.size() * o.validation_share));
+  const RowSplit split = row_split(store, o.validation_share);
+  const std::vector<int64_t>& train_rows = split.train;
+  const int64_t n_train = int64_t(train_rows.size());
   if (n_train < comm.size() * o.batch_size)
     throw UsageError(fmt::format("{}: {} training rows are fewer than one global batch ({} ranks x {})",
                                  store.path().string(), n_train, comm.size(), o.batch_size));
-  std::vector<int64_t> train_rows(n_train);
-  std::iota(train_rows.begin(), train_rows.end(), 0);
 
   // Every rank derives the same context (deterministic maths on the same rows).
   EditorContext ctx = editor_context_build(classifier, store, train_rows, o, stage.seed());
+  ctx.classifier_sha256 = sha256_file(options.classifier);
+  ctx.classifier_path = fs::absolute(options.classifier).lexically_normal().string();
   torch::manual_seed(stage.seed());
   EditorModel model(editor_spec_make(o, ctx));
   if (root)
@@ -122,7 +126,7 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
   while (step < steps) {
     if (sampler.epoch_done()) sampler.next_epoch();
     SamplerBatch b = sampler.next();
-    auto z = classifier.normalise(store_read_tensor(store, "latents", b.indices));
+    auto z = classifier.normalise(store_read_tensor(store, "latents", row_split_take(train_rows, b.indices)));
     EditBatch edits = edit_batch_make(ctx, classifier, o, z, stage.seed(), step * global_batch + comm.rank() * o.batch_size);
     // Class balance over the global batch (every rank weights its rows the same way as one big batch would).
     int64_t positives = comm_allreduce_int64(comm, edits.target.sum().item<int64_t>(), ReduceOp::sum);

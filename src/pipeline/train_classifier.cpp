@@ -22,6 +22,7 @@
 #include "editor/store_tensors.h"
 #include "editor/train_log.h"
 #include "store/latent_store.h"
+#include "store/row_split.h"
 
 namespace fs = std::filesystem;
 
@@ -51,14 +52,15 @@ int pipeline_train_classifier_run(Communicator& comm, const TrainClassifierOptio
 
   LatentStore store(options.store);
   if (store.num_attributes() == 0) throw DataError(store.path().string() + ": has no labels to train a classifier on");
-  const int64_t n_train = store.size() - int64_t(std::llround(store.size() * cfg.get_real("train.validation_share")));
+  const RowSplit split = row_split(store, cfg.get_real("train.validation_share"));
+  const int64_t n_train = int64_t(split.train.size());
   if (n_train < comm.size() * cfg.get_int("classifier.batch_size"))
     throw UsageError(fmt::format("{}: {} training rows are fewer than one global batch ({} ranks x {})",
                                  store.path().string(), n_train, comm.size(), cfg.get_int("classifier.batch_size")));
   const int64_t steps = cfg.get_int("classifier.steps"), batch = cfg.get_int("classifier.batch_size");
 
   ClassifierBundle bundle;
-  std::tie(bundle.mean, bundle.std) = store_norm_stats(store, n_train, cfg.get_int("classifier.norm_samples"));
+  std::tie(bundle.mean, bundle.std) = store_norm_stats(store, split.train, cfg.get_int("classifier.norm_samples"));
   bundle.attribute_names = store.attribute_names();
   torch::manual_seed(stage.seed());
   bundle.net = LatentClassifier(store.latent_dim(), store.num_attributes(), cfg.get_int("classifier.hidden1"),
@@ -91,8 +93,9 @@ int pipeline_train_classifier_run(Communicator& comm, const TrainClassifierOptio
   while (step < steps) {
     if (sampler.epoch_done()) sampler.next_epoch();
     SamplerBatch b = sampler.next();
-    auto z = bundle.normalise(store_read_tensor(store, "latents", b.indices));
-    auto y = store_read_tensor(store, "labels", b.indices);
+    const std::vector<int64_t> rows = row_split_take(split.train, b.indices);
+    auto z = bundle.normalise(store_read_tensor(store, "latents", rows));
+    auto y = store_read_tensor(store, "labels", rows);
     optimizer.zero_grad();
     auto loss = torch::binary_cross_entropy_with_logits(bundle.net->forward(z), y.nan_to_num(0.0));
     loss.backward();
@@ -128,12 +131,11 @@ int pipeline_train_classifier_run(Communicator& comm, const TrainClassifierOptio
   // Held-out accuracy: each rank scores a slice of the validation rows; counts are summed over ranks.
   bundle.net->eval();
   torch::NoGradGuard no_grad;
-  const int64_t A = store.num_attributes(), n_val = store.size() - n_train;
+  const int64_t A = store.num_attributes(), n_val = int64_t(split.heldout.size());
   auto correct = torch::zeros({A}, torch::kDouble), known = torch::zeros({A}, torch::kDouble);
-  int64_t begin = n_train + n_val * comm.rank() / comm.size(), end = n_train + n_val * (comm.rank() + 1) / comm.size();
+  int64_t begin = n_val * comm.rank() / comm.size(), end = n_val * (comm.rank() + 1) / comm.size();
   for (int64_t r = begin; r < end; r += 1024) {
-    std::vector<int64_t> rows;
-    for (int64_t i = r; i < std::min(end, r + 1024); ++i) rows.push_back(i);
+    std::vector<int64_t> rows(split.heldout.begin() + r, split.heldout.begin() + std::min(end, r + 1024));
     auto pred = bundle.net->forward(bundle.normalise(store_read_tensor(store, "latents", rows))) > 0;
     auto y = store_read_tensor(store, "labels", rows);
     auto valid = ~torch::isnan(y);

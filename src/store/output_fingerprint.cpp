@@ -15,7 +15,11 @@ std::string output_fingerprint(const Config& config, int world_size, const std::
   std::string text = fmt::format("ranks={}\n", world_size);
   for (auto& key : config.schema().keys()) {
     // How a job runs (threads, logging, the communicator) does not change what it writes.
-    if (key.name == "run.threads" || key.name == "run.log_level" || key.name.rfind("dist.", 0) == 0) continue;
+    if (key.name == "run.threads" || key.name == "run.log_level" || key.name == "run.root" ||
+        key.name.rfind("dist.", 0) == 0)
+      continue;
+    // File paths ([io]): the stage fingerprints its inputs itself (below), by path, size and time.
+    if (key.name.rfind("io.", 0) == 0) continue;
     text += key.name + "=" + config.get_text(key.name) + "\n";
   }
   for (auto& input : inputs) {

@@ -1,5 +1,6 @@
-// eval-latent end to end on a tiny synthetic world, and the ground-truth file against the generator's model:
-// least-squares coordinates of x - mean give back the true strengths, and the identity component is recovered.
+// edit --protocol flip-each + eval-latent (the judge) end to end on a tiny synthetic world, and the ground-truth
+// file against the generator's model: least-squares coordinates of x - mean give back the true strengths, and the
+// identity component is recovered.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -63,8 +64,16 @@ TEST(EvalLatentCli, LinearEditSucceedsOnSeenAndUnseenAttributes) {
                          d + "/run --set editor.transform=linear --set editor.heldout_attributes=5 "
                          "--set editor.edit_layers=0-2 --set train.steps=1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = test::run_s3editor("eval-latent --store " + d + "/world.h5 --classifier " + d + "/c1.pt --editor " + d +
-                         "/editor --out " + d + "/eval/metrics.json --run-dir " + d + "/run");
+  auto edit = [&](const std::string& name, const std::string& strength) {
+    auto e = test::run_s3editor("edit --store " + d + "/world.h5 --editor " + d + "/editor --protocol flip-each "
+                                "--rows heldout --strength " + strength + " --out " + d + "/" + name + ".h5 --run-dir " +
+                                d + "/edit_" + name);
+    EXPECT_EQ(e.exit_code, 0) << e.output;
+  };
+  edit("edited", "1");
+  // The source store and the classifier come from what the edited store names.
+  r = test::run_s3editor("eval-latent --edited " + d + "/edited.h5 --out " + d + "/eval/metrics.json --run-dir " + d +
+                         "/run");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("locality"), std::string::npos) << r.output;  // the table
   auto j = nlohmann::json::parse(test::read_file(dir / "eval/metrics.json"));
@@ -72,6 +81,7 @@ TEST(EvalLatentCli, LinearEditSucceedsOnSeenAndUnseenAttributes) {
   EXPECT_EQ(j["judged_by"], "ground truth");
   EXPECT_EQ(j["rows"]["first"], 270);  // the last 10 %: rows the trainer did not train on
   EXPECT_EQ(j["rows"]["count"], 30);
+  EXPECT_EQ(j["inputs"]["store"], d + "/world.h5");
   EXPECT_EQ(j["summary"]["seen"]["attributes"], 5);
   EXPECT_EQ(j["summary"]["unseen"]["attributes"], 1);
   EXPECT_EQ(j["attributes"].size(), 6u);
@@ -89,16 +99,15 @@ TEST(EvalLatentCli, LinearEditSucceedsOnSeenAndUnseenAttributes) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2);
 
   // A tenth of the strength flips fewer samples: success measures the edit, not the split.
-  r = test::run_s3editor("eval-latent --store " + d + "/world.h5 --classifier " + d + "/c1.pt --editor " + d +
-                         "/editor --out " + d + "/eval/weak.json --run-dir " + d + "/run --set eval.strength=0.1");
+  edit("weak", "0.1");
+  r = test::run_s3editor("eval-latent --edited " + d + "/weak.h5 --out " + d + "/eval/weak.json --run-dir " + d + "/run");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto weak = nlohmann::json::parse(test::read_file(dir / "eval/weak.json"));
   EXPECT_LT(double(weak["summary"]["seen"]["success"]), seen - 0.3) << weak.dump(2);
   EXPECT_LT(double(weak["summary"]["seen"]["drift"]), double(j["summary"]["seen"]["drift"]));
 
   // The editor's own classifier is refused as judge (circular).
-  r = test::run_s3editor("eval-latent --store " + d + "/world.h5 --classifier " + d + "/c1.pt --editor " + d +
-                         "/editor --judge " + d + "/c1.pt --run-dir " + d + "/run");
+  r = test::run_s3editor("eval-latent --edited " + d + "/edited.h5 --judge " + d + "/c1.pt --run-dir " + d + "/run");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("circular"), std::string::npos) << r.output;
 
@@ -106,22 +115,43 @@ TEST(EvalLatentCli, LinearEditSucceedsOnSeenAndUnseenAttributes) {
   r = test::run_s3editor("train-classifier --store " + d + "/world.h5 --out " + d + "/c2.pt --run-dir " + d +
                          "/run2 --seed 7 --set classifier.steps=300 --set classifier.hidden1=64 --set classifier.hidden2=32");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = test::run_s3editor("eval-latent --store " + d + "/world.h5 --classifier " + d + "/c1.pt --editor " + d +
-                         "/editor --judge " + d + "/c2.pt --out " + d + "/eval/judged.json --run-dir " + d + "/run");
+  r = test::run_s3editor("eval-latent --edited " + d + "/edited.h5 --judge " + d + "/c2.pt --out " + d +
+                         "/eval/judged.json --run-dir " + d + "/run");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto jj = nlohmann::json::parse(test::read_file(dir / "eval/judged.json"));
   double judged = jj["summary"]["seen"]["judge_success"];
   EXPECT_GT(judged, 0.7) << jj.dump(2);
   EXPECT_TRUE(jj["summary"]["seen"].contains("classifier_success_circular"));
+
+  // A classifier other than the one the editor was trained with is refused (the edited store records its hash).
+  r = test::run_s3editor("eval-latent --edited " + d + "/edited.h5 --classifier " + d + "/c2.pt --run-dir " + d + "/run");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("SHA-256"), std::string::npos) << r.output;
 }
 
 TEST(EvalLatentCli, StoreWithoutTruthNeedsAJudge) {
   test::TempDir dir("metrics_notruth");
   std::string d = synth_world(dir);
+  auto r = test::run_s3editor("train-classifier --store " + d + "/world.h5 --out " + d + "/c1.pt --run-dir " + d +
+                              "/run --set classifier.steps=20 --set classifier.hidden1=16 --set classifier.hidden2=8");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_s3editor("train --store " + d + "/world.h5 --classifier " + d + "/c1.pt --out " + d + "/editor --run-dir " +
+                         d + "/run --set editor.transform=linear --set editor.heldout_attributes=5 "
+                         "--set editor.edit_layers=0-2 --set train.steps=1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_s3editor("edit --store " + d + "/world.h5 --editor " + d + "/editor --protocol flip-each --rows heldout "
+                         "--out " + d + "/edited.h5 --run-dir " + d + "/edit");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // A recipe's store has no flip direction to judge: a usage error that says what eval-latent judges.
+  r = test::run_s3editor("edit --store " + d + "/world.h5 --editor " + d + "/editor --edit attr_00=1 --out " + d +
+                         "/recipe.h5 --run-dir " + d + "/recipe");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_s3editor("eval-latent --edited " + d + "/recipe.h5 --run-dir " + d + "/run");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("flip-each"), std::string::npos) << r.output;
   // Hide the ground truth: the store names a truth file that is gone -> a data error naming it.
   fs::rename(dir / "world.truth.h5", dir / "hidden.h5");
-  auto r = test::run_s3editor("eval-latent --store " + d + "/world.h5 --classifier " + d + "/none.pt --editor " + d +
-                              "/none --run-dir " + d + "/run");
+  r = test::run_s3editor("eval-latent --edited " + d + "/edited.h5 --run-dir " + d + "/run");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("world.truth.h5"), std::string::npos) << r.output;
   // An imported store (no truth_file) without --judge is a usage error that explains the circularity rule.
@@ -130,8 +160,7 @@ TEST(EvalLatentCli, StoreWithoutTruthNeedsAJudge) {
   r = test::run_s3editor("import-npy --latents " + d + "/npy/latents.npy --labels " + d + "/npy/labels.npy --out " + d +
                          "/imported.h5 --run-dir " + d + "/run");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = test::run_s3editor("eval-latent --store " + d + "/imported.h5 --classifier " + d + "/none.pt --editor " + d +
-                         "/none --run-dir " + d + "/run");
+  r = test::run_s3editor("eval-latent --edited " + d + "/edited.h5 --store " + d + "/imported.h5 --run-dir " + d + "/run");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--judge"), std::string::npos) << r.output;
 }

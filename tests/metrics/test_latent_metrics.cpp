@@ -153,15 +153,6 @@ TEST(LatentMetrics, AccumulatorMacroAverages) {
   EXPECT_DOUBLE_EQ(copy.macro_mean({0, 1}, "success"), 0.75);
 }
 
-TEST(LatentMetrics, HeldOutRowsMatchTheTrainerSplit) {
-  // The trainer trains on the first N - round(N * share) rows.
-  EXPECT_EQ(latent_eval_rows(300, 0.1, 0), (std::pair<int64_t, int64_t>(270, 30)));
-  EXPECT_EQ(latent_eval_rows(305, 0.1, 0), (std::pair<int64_t, int64_t>(274, 31)));  // round(30.5) = 31
-  EXPECT_EQ(latent_eval_rows(300, 0.1, 10), (std::pair<int64_t, int64_t>(270, 10)));
-  EXPECT_THROW(latent_eval_rows(300, 0.0, 0), std::exception);
-  EXPECT_THROW(latent_eval_rows(4, 0.1, 0), std::exception);  // round(0.4) = 0 held-out rows
-}
-
 TEST(LatentMetrics, IniLookup) {
   std::string ini = "# effective\n\n[run]\nseed = 3\n\n[synth]\n# help = text\nattribute_scale = 2.5\nlabel_threshold = -0.25\n";
   EXPECT_EQ(ini_text_value(ini, "synth", "attribute_scale"), "2.5");
