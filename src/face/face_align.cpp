@@ -15,7 +15,7 @@ FacePoint mul(FacePoint a, double s) { return {a.x * s, a.y * s}; }
 double norm(FacePoint a) { return std::hypot(a.x, a.y); }
 
 // Bilinear sample of channel c at continuous pixel-index coordinates (x, y), edges repeated.
-float sample(RgbView img, double x, double y, int c) {
+float sample(ImageView img, double x, double y, int c) {
   x = std::clamp(x, 0.0, double(img.width - 1));
   y = std::clamp(y, 0.0, double(img.height - 1));
   int x0 = static_cast<int>(std::floor(x)), y0 = static_cast<int>(std::floor(y));
@@ -89,8 +89,8 @@ FacePoint face_quad_to_crop(const FaceQuad& quad, int size, FacePoint p) {
   return {(d.x * ey.y - d.y * ey.x) / det * size, (ex.x * d.y - ex.y * d.x) / det * size};
 }
 
-RgbImage face_crop_aligned(RgbView frame, const FaceQuad& quad, int size) {
-  RgbImage crop(size, size);
+Image face_crop_aligned(ImageView frame, const FaceQuad& quad, int size) {
+  Image crop(size, size);
   for (int v = 0; v < size; ++v)
     for (int u = 0; u < size; ++u) {
       FacePoint p = face_quad_to_frame(quad, size, {u + 0.5, v + 0.5});
@@ -126,7 +126,7 @@ std::vector<float> face_paste_mask(int width, int height, const FaceLandmarks& l
   return mask;
 }
 
-void face_paste_back(RgbImage& frame, const RgbImage& crop, const FaceQuad& quad, const FaceLandmarks& landmarks,
+void face_paste_back(Image& frame, const Image& crop, const FaceQuad& quad, const FaceLandmarks& landmarks,
                      const FacePasteOptions& options) {
   if (crop.width != crop.height) throw std::invalid_argument("face_paste_back: the aligned crop must be square");
   auto mask = face_paste_mask(frame.width, frame.height, landmarks, quad, options);

@@ -25,7 +25,7 @@ FacePoint face_quad_to_frame(const FaceQuad& quad, int size, FacePoint crop_poin
 FacePoint face_quad_to_crop(const FaceQuad& quad, int size, FacePoint frame_point);
 
 // The aligned size x size crop (bilinear, edge pixels repeated outside the frame).
-RgbImage face_crop_aligned(RgbView frame, const FaceQuad& quad, int size);
+Image face_crop_aligned(ImageView frame, const FaceQuad& quad, int size);
 
 struct FacePasteOptions {
   double dilation = 0.05;  // mask grows beyond the landmark hull by this share of the quad side
@@ -38,7 +38,7 @@ std::vector<float> face_paste_mask(int width, int height, const FaceLandmarks& l
                                    const FacePasteOptions& options);
 
 // Pastes `crop` (size x size, aligned with `quad`) back into `frame` under face_paste_mask().
-void face_paste_back(RgbImage& frame, const RgbImage& crop, const FaceQuad& quad, const FaceLandmarks& landmarks,
+void face_paste_back(Image& frame, const Image& crop, const FaceQuad& quad, const FaceLandmarks& landmarks,
                      const FacePasteOptions& options);
 
 }  // namespace s3e

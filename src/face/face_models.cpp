@@ -22,7 +22,7 @@ constexpr float k_mean_detector[3] = {117.001f, 114.697f, 97.404f};  // TinyFace
 // face-api NetInput.toBatchTensor for one crop, then normalisation: zero-pad the crop to a square (centred, or at
 // the bottom/right), TF legacy bilinear resize to S x S (float32 coordinate math, as the WASM kernel), then
 // (x - mean) / 255. Writes NCHW planes of S*S floats. Gathers straight from the uint8 image.
-void preprocess_crop(RgbView image, const FaceRect& crop, int S, bool center, const float mean[3], float* out) {
+void preprocess_crop(ImageView image, const FaceRect& crop, int S, bool center, const float mean[3], float* out) {
   int h = crop.height, w = crop.width, side = std::max(h, w);
   int top = 0, left = 0;
   if (center) {
@@ -63,7 +63,7 @@ void preprocess_crop(RgbView image, const FaceRect& crop, int S, bool center, co
   }
 }
 
-void check_crops(RgbView image, const std::vector<FaceRect>& crops) {
+void check_crops(ImageView image, const std::vector<FaceRect>& crops) {
   for (auto& c : crops)
     if (c.empty() || c.x < 0 || c.y < 0 || c.x + c.width > image.width || c.y + c.height > image.height)
       throw std::invalid_argument(fmt::format("face crop ({},{} {}x{}) is empty or outside the {}x{} image", c.x,
@@ -91,7 +91,7 @@ struct FaceModels::Impl {
   mutable std::atomic<long> detector_runs{0};
 
   // Preprocesses crops [begin, end) into one [n,3,S,S] batch on the device.
-  torch::Tensor batch(RgbView image, const std::vector<FaceRect>& crops, size_t begin, size_t end, int S,
+  torch::Tensor batch(ImageView image, const std::vector<FaceRect>& crops, size_t begin, size_t end, int S,
                       bool center, const float mean[3]) const {
     auto x = torch::empty({int64_t(end - begin), 3, S, S}, torch::kFloat32);
     for (size_t i = begin; i < end; ++i)
@@ -143,7 +143,7 @@ const FaceModelsOptions& FaceModels::options() const { return impl_->options; }
 
 long FaceModels::detector_runs() const { return impl_->detector_runs.load(); }
 
-std::vector<FaceDetection> FaceModels::detect(RgbView image) const {
+std::vector<FaceDetection> FaceModels::detect(ImageView image) const {
   if (image.width <= 0 || image.height <= 0) return {};
   ++impl_->detector_runs;
   torch::InferenceMode guard;
@@ -157,7 +157,7 @@ std::vector<FaceDetection> FaceModels::detect(RgbView image) const {
   return tiny_face_decode(out.data_ptr<float>(), static_cast<int>(out.size(2)), image.width, image.height, decode);
 }
 
-std::vector<FaceLandmarks> FaceModels::landmarks(RgbView image, const std::vector<FaceRect>& crops) const {
+std::vector<FaceLandmarks> FaceModels::landmarks(ImageView image, const std::vector<FaceRect>& crops) const {
   check_crops(image, crops);
   torch::InferenceMode guard;
   std::vector<FaceLandmarks> result(crops.size());
@@ -182,14 +182,14 @@ std::vector<FaceLandmarks> FaceModels::landmarks(RgbView image, const std::vecto
   return result;
 }
 
-std::vector<FaceLandmarks> FaceModels::landmarks_in_image(RgbView image, const std::vector<FaceRect>& crops) const {
+std::vector<FaceLandmarks> FaceModels::landmarks_in_image(ImageView image, const std::vector<FaceRect>& crops) const {
   auto rel = landmarks(image, crops);
   for (size_t i = 0; i < rel.size(); ++i)
     rel[i] = face_landmarks_to_image(rel[i], crops[i], {double(crops[i].x), double(crops[i].y)});
   return rel;
 }
 
-std::vector<FaceDescriptor> FaceModels::descriptors(RgbView image, const std::vector<FaceRect>& crops) const {
+std::vector<FaceDescriptor> FaceModels::descriptors(ImageView image, const std::vector<FaceRect>& crops) const {
   if (!impl_->recognition_net) throw std::logic_error("FaceModels: descriptor net not loaded (load_descriptor)");
   check_crops(image, crops);
   torch::InferenceMode guard;
@@ -203,7 +203,7 @@ std::vector<FaceDescriptor> FaceModels::descriptors(RgbView image, const std::ve
   return result;
 }
 
-std::vector<FaceAttributes> FaceModels::attributes(RgbView image, const std::vector<FaceRect>& crops) const {
+std::vector<FaceAttributes> FaceModels::attributes(ImageView image, const std::vector<FaceRect>& crops) const {
   if (!impl_->age_gender_net) throw std::logic_error("FaceModels: attribute nets not loaded (load_attributes)");
   check_crops(image, crops);
   torch::InferenceMode guard;
@@ -224,7 +224,7 @@ std::vector<FaceAttributes> FaceModels::attributes(RgbView image, const std::vec
   return result;
 }
 
-std::vector<FaceRecord> FaceModels::analyze(RgbView image) const {
+std::vector<FaceRecord> FaceModels::analyze(ImageView image) const {
   const int W = image.width, H = image.height;
   std::vector<FaceRecord> faces;
   for (auto& det : detect(image)) {

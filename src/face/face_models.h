@@ -33,16 +33,16 @@ class FaceModels {
   const FaceModelsOptions& options() const;
 
   // TinyFaceDetector on the whole image: boxes in image pixels, descending score.
-  std::vector<FaceDetection> detect(RgbView image) const;
+  std::vector<FaceDetection> detect(ImageView image) const;
   // Landmarks of each crop, RELATIVE to the crop (0..1), exactly as FaceLandmark68Net decodes them.
-  std::vector<FaceLandmarks> landmarks(RgbView image, const std::vector<FaceRect>& crops) const;
-  std::vector<FaceDescriptor> descriptors(RgbView image, const std::vector<FaceRect>& crops) const;
-  std::vector<FaceAttributes> attributes(RgbView image, const std::vector<FaceRect>& crops) const;
+  std::vector<FaceLandmarks> landmarks(ImageView image, const std::vector<FaceRect>& crops) const;
+  std::vector<FaceDescriptor> descriptors(ImageView image, const std::vector<FaceRect>& crops) const;
+  std::vector<FaceAttributes> attributes(ImageView image, const std::vector<FaceRect>& crops) const;
 
   // The face-api cascade on one image (detector order).
-  std::vector<FaceRecord> analyze(RgbView image) const;
+  std::vector<FaceRecord> analyze(ImageView image) const;
   // Landmarks in image pixels for faces whose crops are known (tracking: crop placed from the previous frame).
-  std::vector<FaceLandmarks> landmarks_in_image(RgbView image, const std::vector<FaceRect>& crops) const;
+  std::vector<FaceLandmarks> landmarks_in_image(ImageView image, const std::vector<FaceRect>& crops) const;
 
   // How many times detect() ran (tests check that tracking detects only every N frames).
   long detector_runs() const;

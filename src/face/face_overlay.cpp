@@ -9,7 +9,7 @@
 namespace s3e {
 namespace {
 
-void dot(RgbImage& img, int cx, int cy, int radius, OverlayColor c) {
+void dot(Image& img, int cx, int cy, int radius, OverlayColor c) {
   for (int y = cy - radius; y <= cy + radius; ++y)
     for (int x = cx - radius; x <= cx + radius; ++x)
       if (x >= 0 && y >= 0 && x < img.width && y < img.height &&
@@ -83,7 +83,7 @@ const Glyph& glyph_of(char c) {
   return k_font[0];
 }
 
-void fill_rect(RgbImage& img, int x0, int y0, int w, int h, OverlayColor c) {
+void fill_rect(Image& img, int x0, int y0, int w, int h, OverlayColor c) {
   int x1 = std::min(img.width, x0 + w), y1 = std::min(img.height, y0 + h);
   for (int y = std::max(0, y0); y < y1; ++y)
     for (int x = std::max(0, x0); x < x1; ++x) std::copy(c.begin(), c.end(), img.pixel(x, y));
@@ -97,7 +97,7 @@ OverlayColor overlay_track_color(int track_id) {
   return palette[(track_id < 0 ? 0 : track_id) % 8];
 }
 
-void overlay_line(RgbImage& image, FacePoint a, FacePoint b, OverlayColor color, int thickness) {
+void overlay_line(Image& image, FacePoint a, FacePoint b, OverlayColor color, int thickness) {
   double len = std::hypot(b.x - a.x, b.y - a.y);
   int steps = std::max(1, static_cast<int>(std::ceil(len)));
   for (int i = 0; i <= steps; ++i) {
@@ -107,7 +107,7 @@ void overlay_line(RgbImage& image, FacePoint a, FacePoint b, OverlayColor color,
   }
 }
 
-void overlay_box(RgbImage& image, const FaceBox& b, OverlayColor color, int thickness) {
+void overlay_box(Image& image, const FaceBox& b, OverlayColor color, int thickness) {
   FacePoint tl{b.x, b.y}, tr{b.right(), b.y}, br{b.right(), b.bottom()}, bl{b.x, b.bottom()};
   overlay_line(image, tl, tr, color, thickness);
   overlay_line(image, tr, br, color, thickness);
@@ -115,11 +115,11 @@ void overlay_box(RgbImage& image, const FaceBox& b, OverlayColor color, int thic
   overlay_line(image, bl, tl, color, thickness);
 }
 
-void overlay_quad(RgbImage& image, const FaceQuad& q, OverlayColor color, int thickness) {
+void overlay_quad(Image& image, const FaceQuad& q, OverlayColor color, int thickness) {
   for (int i = 0; i < 4; ++i) overlay_line(image, q.corners[i], q.corners[(i + 1) % 4], color, thickness);
 }
 
-void overlay_landmarks(RgbImage& image, const FaceLandmarks& l, OverlayColor color, int radius) {
+void overlay_landmarks(Image& image, const FaceLandmarks& l, OverlayColor color, int radius) {
   // Contours of the iBUG scheme: [begin, end) and whether it closes.
   const struct { int begin, end; bool closed; } parts[] = {{0, 17, false},  {17, 22, false}, {22, 27, false},
                                                            {27, 31, false}, {31, 36, false}, {36, 42, true},
@@ -131,7 +131,7 @@ void overlay_landmarks(RgbImage& image, const FaceLandmarks& l, OverlayColor col
   for (auto& pt : l) dot(image, static_cast<int>(std::lround(pt.x)), static_cast<int>(std::lround(pt.y)), radius, {255, 40, 40});
 }
 
-void overlay_bar(RgbImage& image, int x, int y, int width, double value, OverlayColor color) {
+void overlay_bar(Image& image, int x, int y, int width, double value, OverlayColor color) {
   int filled = static_cast<int>(std::lround(std::clamp(value, 0.0, 1.0) * width));
   for (int yy = y; yy < y + 6; ++yy)
     for (int xx = x; xx < x + width; ++xx)
@@ -159,7 +159,7 @@ int overlay_text_width(const std::string& text, int scale) {
   return text.empty() ? 0 : (static_cast<int>(text.size()) * (k_overlay_glyph_width + 1) - 1) * scale;
 }
 
-void overlay_text(RgbImage& image, int x, int y, const std::string& text, OverlayColor color, int scale) {
+void overlay_text(Image& image, int x, int y, const std::string& text, OverlayColor color, int scale) {
   scale = std::max(1, scale);
   for (size_t i = 0; i < text.size(); ++i) {
     const Glyph& g = glyph_of(text[i]);
@@ -178,7 +178,7 @@ std::vector<std::string> overlay_attribute_lines(const FaceAttributes& a) {
           fmt::format("{} {:.2f}", k_face_expression_names[best], a.expressions[best])};
 }
 
-FaceRect overlay_attributes(RgbImage& image, const FaceBox& box, const FaceAttributes& a, OverlayColor color) {
+FaceRect overlay_attributes(Image& image, const FaceBox& box, const FaceAttributes& a, OverlayColor color) {
   const std::vector<std::string> lines = overlay_attribute_lines(a);
   // ~80 box pixels per glyph-scale step: 3x (21 px capitals) on face-api's 1920x1280 sample faces, 1-2x on video.
   const int scale = std::clamp(static_cast<int>(box.width / 80), 1, 8);

@@ -14,17 +14,17 @@ using OverlayColor = std::array<uint8_t, 3>;
 
 // A distinct colour per track id.
 OverlayColor overlay_track_color(int track_id);
-void overlay_line(RgbImage& image, FacePoint a, FacePoint b, OverlayColor color, int thickness = 2);
-void overlay_box(RgbImage& image, const FaceBox& box, OverlayColor color, int thickness = 2);
-void overlay_quad(RgbImage& image, const FaceQuad& quad, OverlayColor color, int thickness = 1);
+void overlay_line(Image& image, FacePoint a, FacePoint b, OverlayColor color, int thickness = 2);
+void overlay_box(Image& image, const FaceBox& box, OverlayColor color, int thickness = 2);
+void overlay_quad(Image& image, const FaceQuad& quad, OverlayColor color, int thickness = 1);
 // Dots at the 68 points, joined along the jaw, brows, nose, eyes and lips.
-void overlay_landmarks(RgbImage& image, const FaceLandmarks& landmarks, OverlayColor color, int radius = 2);
+void overlay_landmarks(Image& image, const FaceLandmarks& landmarks, OverlayColor color, int radius = 2);
 // A horizontal bar of `value` (0..1) under a box, for the strongest expression/gender probability.
-void overlay_bar(RgbImage& image, int x, int y, int width, double value, OverlayColor color);
+void overlay_bar(Image& image, int x, int y, int width, double value, OverlayColor color);
 
 // Text in the built-in 5x7 font, top-left at (x, y), each font pixel drawn as a scale x scale square; clipped to the
 // image. Letters are drawn as capitals; characters without a glyph as '?'. A character advances 6 * scale pixels.
-void overlay_text(RgbImage& image, int x, int y, const std::string& text, OverlayColor color, int scale = 1);
+void overlay_text(Image& image, int x, int y, const std::string& text, OverlayColor color, int scale = 1);
 int overlay_text_width(const std::string& text, int scale = 1);
 constexpr int k_overlay_glyph_width = 5, k_overlay_glyph_height = 7;
 // The characters the font has a glyph for (space included).
@@ -36,6 +36,6 @@ std::vector<std::string> overlay_attribute_lines(const FaceAttributes& attribute
 // Those lines on a dark panel edged in `color`, under the box (above it when there is no room below; always inside
 // the image), with a glyph scale that follows the box width so they stay legible at any image size. Returns the
 // panel's rectangle.
-FaceRect overlay_attributes(RgbImage& image, const FaceBox& box, const FaceAttributes& attributes, OverlayColor color);
+FaceRect overlay_attributes(Image& image, const FaceBox& box, const FaceAttributes& attributes, OverlayColor color);
 
 }  // namespace s3e

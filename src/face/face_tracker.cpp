@@ -15,7 +15,7 @@ namespace {
 constexpr int k_thumb = 32;
 
 // A 32x32 grey thumbnail (box average), values 0..1.
-std::vector<float> thumbnail(RgbView f) {
+std::vector<float> thumbnail(ImageView f) {
   std::vector<float> out(k_thumb * k_thumb, 0.f);
   std::vector<int> count(out.size(), 0);
   for (int y = 0; y < f.height; ++y) {
@@ -44,7 +44,7 @@ FaceTracker::FaceTracker(const FaceModels& models, const FaceTrackerOptions& opt
   options_.detect_every = std::max(1, options_.detect_every);
 }
 
-bool FaceTracker::shot_cut(RgbView frame) {
+bool FaceTracker::shot_cut(ImageView frame) {
   auto thumb = thumbnail(frame);
   bool cut = false;
   if (!thumbnail_.empty()) {
@@ -72,7 +72,7 @@ void FaceTracker::record(TrackFrame& out, const Active& a, bool detected, double
   ++t.frames;
 }
 
-void FaceTracker::detect_frame(RgbView frame, TrackFrame& out) {
+void FaceTracker::detect_frame(ImageView frame, TrackFrame& out) {
   const int W = frame.width, H = frame.height;
   out.detector_ran = true;
   last_detection_ = out.index;
@@ -149,7 +149,7 @@ void FaceTracker::detect_frame(RgbView frame, TrackFrame& out) {
   for (auto& a : propagate(frame, std::move(missed), out)) active_.push_back(a);
 }
 
-std::vector<FaceTracker::Active> FaceTracker::propagate(RgbView frame, std::vector<Active> tracks, TrackFrame& out) {
+std::vector<FaceTracker::Active> FaceTracker::propagate(ImageView frame, std::vector<Active> tracks, TrackFrame& out) {
   std::vector<Active> kept;
   std::vector<FaceRect> crops;
   for (auto& a : tracks) {
@@ -178,7 +178,7 @@ std::vector<FaceTracker::Active> FaceTracker::propagate(RgbView frame, std::vect
   return survivors;
 }
 
-const TrackFrame& FaceTracker::push(RgbView frame) {
+const TrackFrame& FaceTracker::push(ImageView frame) {
   TrackFrame out;
   out.index = next_index_++;
   out.shot_cut = shot_cut(frame);

@@ -55,7 +55,7 @@ class FaceTracker {
   FaceTracker(const FaceModels& models, const FaceTrackerOptions& options = {});
 
   // Processes the next frame (frames must come in order).
-  const TrackFrame& push(RgbView frame);
+  const TrackFrame& push(ImageView frame);
 
   const std::vector<TrackFrame>& frames() const { return frames_; }
   std::vector<TrackFrame>& frames() { return frames_; }
@@ -69,10 +69,10 @@ class FaceTracker {
     FacePoint velocity;        // landmark box centre displacement over the last frame
     int misses = 0;            // consecutive detector runs that did not see this track
   };
-  void detect_frame(RgbView frame, TrackFrame& out);
+  void detect_frame(ImageView frame, TrackFrame& out);
   // Landmark net on crops placed from the previous landmarks; records and returns the tracks that survive.
-  std::vector<Active> propagate(RgbView frame, std::vector<Active> tracks, TrackFrame& out);
-  bool shot_cut(RgbView frame);
+  std::vector<Active> propagate(ImageView frame, std::vector<Active> tracks, TrackFrame& out);
+  bool shot_cut(ImageView frame);
   void record(TrackFrame& out, const Active& a, bool detected, double score, const FaceRect& crop);
 
   const FaceModels& models_;

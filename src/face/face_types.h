@@ -1,32 +1,14 @@
-// face_types.h — the plain data of the face stack: RGB images (uint8, HWC), boxes, integer crops, the 68 landmarks,
-// 128-D descriptors, attributes, and one analysed face. No torch here: every stage can include it.
+// face_types.h — the plain data of the face stack (images are core/image.h's): boxes, integer crops, the 68
+// landmarks, 128-D descriptors, attributes, and one analysed face. No torch here: every stage can include it.
 #pragma once
 #include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/image.h"
+
 namespace s3e {
-
-// A borrowed RGB image: rows of width*3 bytes, top to bottom.
-struct RgbView {
-  const uint8_t* data = nullptr;
-  int width = 0;
-  int height = 0;
-};
-
-// An owned RGB image (same layout as the media layer's frames).
-struct RgbImage {
-  int width = 0;
-  int height = 0;
-  std::vector<uint8_t> rgb;
-
-  RgbImage() = default;
-  RgbImage(int w, int h, uint8_t fill = 0) : width(w), height(h), rgb(size_t(w) * size_t(h) * 3, fill) {}
-  RgbView view() const { return {rgb.data(), width, height}; }
-  uint8_t* pixel(int x, int y) { return rgb.data() + (size_t(y) * size_t(width) + size_t(x)) * 3; }
-  const uint8_t* pixel(int x, int y) const { return rgb.data() + (size_t(y) * size_t(width) + size_t(x)) * 3; }
-};
 
 // A box in image pixels (double, as face-api's JS numbers).
 struct FaceBox {

@@ -1,22 +1,16 @@
-// frame.h — the one picture type of the media module: a packed RGB24 image with its place in a video
-// (timestamp in seconds and frame index). Plain data, no FFmpeg types, so any module can use it.
+// frame.h — the media module's picture: an Image (core/image.h, packed RGB24) with its place in a video (timestamp
+// in seconds and frame index). Plain data, no FFmpeg types, so any module can use it.
 #pragma once
-#include <cstddef>
 #include <cstdint>
-#include <vector>
+
+#include "core/image.h"
 
 namespace s3e {
 
-struct Frame {
-  int width = 0;
-  int height = 0;
-  std::vector<uint8_t> rgb;  // width * height * 3 bytes, rows top to bottom, no padding
-  double pts = -1;           // presentation time in seconds from the video's first frame; < 0: not set
-  int64_t index = 0;         // frame number in presentation order, 0-based
-
-  uint8_t* pixel(int x, int y) { return rgb.data() + (static_cast<std::size_t>(y) * width + x) * 3; }
-  const uint8_t* pixel(int x, int y) const { return rgb.data() + (static_cast<std::size_t>(y) * width + x) * 3; }
-  bool empty() const { return rgb.empty(); }
+// A decoded or to-be-encoded video frame: an Image (core/image.h) plus its place in the video.
+struct Frame : Image {
+  double pts = -1;    // presentation time in seconds from the video's first frame; < 0: not set
+  int64_t index = 0;  // frame number in presentation order, 0-based
 };
 
 // A frame of the given size filled with one colour.

@@ -28,16 +28,6 @@ using nlohmann::json;
 namespace s3e {
 namespace {
 
-RgbView view_of(const Frame& f) { return {f.rgb.data(), f.width, f.height}; }
-
-// Overlays draw on RgbImage; a Frame has the same layout, so its buffer is moved, not copied.
-RgbImage image_from(Frame&& f) {
-  RgbImage img;
-  img.width = f.width, img.height = f.height, img.rgb = std::move(f.rgb);
-  return img;
-}
-void frame_take(Frame& f, RgbImage&& img) { f.rgb = std::move(img.rgb); }
-
 json box_json(const FaceBox& b) { return {{"x", b.x}, {"y", b.y}, {"width", b.width}, {"height", b.height}}; }
 json rect_json(const FaceRect& r) { return {{"x", r.x}, {"y", r.y}, {"width", r.width}, {"height", r.height}}; }
 json points_json(const FaceLandmarks& l) {
@@ -69,11 +59,10 @@ void identity_json(json& j, const FaceDescriptor& d, const FaceAttributes& a, bo
 }
 
 int run_image(const std::string& input, const FaceModels& models, json& out, const fs::path& overlay) {
-  Frame picture = image_read_rgb(input);
-  auto faces = models.analyze(view_of(picture));
-  RgbImage image = image_from(std::move(picture));
+  const Frame image = image_read_rgb(input);
+  auto faces = models.analyze(image.view());
   json frame = {{"index", 0}, {"faces", json::array()}};
-  RgbImage drawn = image;
+  Frame drawn = image;
   for (size_t i = 0; i < faces.size(); ++i) {
     const FaceRecord& f = faces[i];
     json j = {{"score", f.detection.score}, {"box", box_json(f.detection.box)}, {"landmark_crop", rect_json(f.landmark_crop)},
@@ -90,10 +79,7 @@ int run_image(const std::string& input, const FaceModels& models, json& out, con
   out["width"] = image.width, out["height"] = image.height;
   out["frames"] = json::array({frame});
   out["summary"] = {{"frames", 1}, {"faces", faces.size()}};
-  Frame out_frame;
-  out_frame.width = drawn.width, out_frame.height = drawn.height;
-  frame_take(out_frame, std::move(drawn));
-  image_write_png(overlay.string(), out_frame);
+  image_write_png(overlay.string(), drawn);
   spdlog::info("faces: {} face(s) in {}", faces.size(), input);
   return 0;
 }
@@ -115,7 +101,7 @@ int run_video(const StageRun& stage, const std::string& input, const FaceModels&
   std::vector<std::vector<FaceAttributes>> attributes;
   auto t0 = std::chrono::steady_clock::now();
   while ((max_frames <= 0 || int64_t(tracker.frames().size()) < max_frames) && reader.next(frame)) {
-    const TrackFrame& tf = tracker.push(view_of(frame));
+    const TrackFrame& tf = tracker.push(frame.view());
     std::vector<FaceRect> dcrops, acrops;
     for (auto& f : tf.faces) {
       dcrops.push_back(face_descriptor_rect(f.landmarks, f.crop, frame.width, frame.height));
@@ -126,8 +112,8 @@ int run_video(const StageRun& stage, const std::string& input, const FaceModels&
         if (r.empty()) r = {0, 0, 1, 1};  // a degenerate crop at the border: described but meaningless
     };
     keep(dcrops), keep(acrops);
-    descriptors.push_back(with_descriptor ? models.descriptors(view_of(frame), dcrops) : std::vector<FaceDescriptor>(dcrops.size()));
-    attributes.push_back(with_attributes ? models.attributes(view_of(frame), acrops) : std::vector<FaceAttributes>(acrops.size()));
+    descriptors.push_back(with_descriptor ? models.descriptors(frame.view(), dcrops) : std::vector<FaceDescriptor>(dcrops.size()));
+    attributes.push_back(with_attributes ? models.attributes(frame.view(), acrops) : std::vector<FaceAttributes>(acrops.size()));
   }
   if (tracker.frames().empty()) throw DataError(fmt::format("{}: no frame could be decoded", input));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -170,18 +156,16 @@ int run_video(const StageRun& stage, const std::string& input, const FaceModels&
   reader.seek_frame(0);
   VideoWriter writer(overlay.string(), video_writer_options_like(reader.info()));
   for (size_t t = 0; t < tracker.frames().size() && reader.next(frame); ++t) {
-    RgbImage drawn = image_from(std::move(frame));
     for (size_t k = 0; k < tracker.frames()[t].faces.size(); ++k) {
       const TrackedFace& f = tracker.frames()[t].faces[k];
       OverlayColor c = overlay_track_color(f.track_id);
-      overlay_quad(drawn, f.quad, {0, 255, 255}, 1);
-      overlay_landmarks(drawn, f.smoothed, c, 1);
+      overlay_quad(frame, f.quad, {0, 255, 255}, 1);
+      overlay_landmarks(frame, f.smoothed, c, 1);
       FaceBox box = face_landmarks_bbox(f.smoothed);
-      overlay_box(drawn, box, c, f.detected ? 3 : 1);
-      if (with_attributes) overlay_attributes(drawn, box, attributes[t][k], c);
+      overlay_box(frame, box, c, f.detected ? 3 : 1);
+      if (with_attributes) overlay_attributes(frame, box, attributes[t][k], c);
     }
-    frame_take(frame, std::move(drawn));
-    writer.write(frame);
+    writer.write(frame);  // a Frame is an Image: the overlays draw on it in place
   }
   writer.close();
   return 0;

@@ -88,7 +88,7 @@ int run(int argc, char** argv) {
   if (node) bench::require_writable_dir(tmp, "--tmp");
   fs::path photo = face_cache_dir() / "node/node_modules/@vladmandic/face-api/demo/sample1.jpg";
   Frame frame = image_read_rgb(photo.string());
-  RgbView image{frame.rgb.data(), frame.width, frame.height};
+  ImageView image = frame.view();
   FaceModelsOptions options;
   options.load_attributes = false;
   FaceModels models(options);

