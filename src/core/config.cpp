@@ -263,4 +263,20 @@ std::vector<int> config_parse_int_list(const std::string& text, const std::strin
   return out;
 }
 
+std::string ini_text_value(const std::string& ini, const std::string& section, const std::string& key) {
+  std::istringstream in(ini);
+  std::string line, current;
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      current = trim(line.substr(1, line.size() - 2));
+      continue;
+    }
+    auto eq = line.find('=');
+    if (current == section && eq != std::string::npos && trim(line.substr(0, eq)) == key) return trim(line.substr(eq + 1));
+  }
+  return {};
+}
+
 }  // namespace s3e

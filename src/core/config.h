@@ -85,6 +85,10 @@ Config config_resolve(const ConfigSchema& schema, const std::vector<std::string>
 // Parses "section.key=value" (the --set syntax); throws UsageError on a malformed assignment.
 std::pair<std::string, std::string> config_parse_assignment(const std::string& text);
 
+// Reads "[section] key = value" from an INI text (e.g. the effective config a stage stored in its output's
+// config_ini attribute); empty when absent.
+std::string ini_text_value(const std::string& ini, const std::string& section, const std::string& key);
+
 // Parses an integer list such as "0-10" or "1,4,7"; `what` names the value in errors.
 std::vector<int> config_parse_int_list(const std::string& text, const std::string& what);
 

@@ -219,6 +219,7 @@ EditorContext editor_context_load(const fs::path& path) {
   }
   ctx.classifier_sha256 = f.attribute_text("classifier_sha256");
   ctx.classifier_path = f.attribute_text("classifier_path");
+  ctx.config_ini = f.attribute_text("config_ini");
   return ctx;
 }
 

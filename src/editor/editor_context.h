@@ -40,6 +40,7 @@ struct EditorContext {
   torch::Tensor norm_mean, norm_std;  // [D]
   std::string classifier_sha256;      // of the classifier file it was trained with ("" if not known)
   std::string classifier_path;        // where that file was at training time (a hint; the hash is what counts)
+  std::string config_ini;             // the trainer's effective config (editor.h5's config_ini; read on load)
   int num_experts() const { return clusters.k; }
   int64_t edit_dim() const { return edit_index.size(0); }
 };

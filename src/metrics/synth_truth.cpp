@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <regex>
-#include <sstream>
 
+#include "core/config.h"
 #include "core/errors.h"
 #include "store/latent_store.h"
 
@@ -13,11 +13,6 @@ namespace fs = std::filesystem;
 namespace s3e {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
 
 torch::Tensor floats(std::vector<float> v, std::vector<int64_t> shape) {
   return torch::from_blob(v.data(), shape, torch::kFloat).clone();
@@ -47,22 +42,6 @@ double truth_number(const LatentStore& f, const std::string& key, const std::str
 }
 
 }  // namespace
-
-std::string ini_text_value(const std::string& ini, const std::string& section, const std::string& key) {
-  std::istringstream in(ini);
-  std::string line, current;
-  while (std::getline(in, line)) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[' && line.back() == ']') {
-      current = trim(line.substr(1, line.size() - 2));
-      continue;
-    }
-    auto eq = line.find('=');
-    if (current == section && eq != std::string::npos && trim(line.substr(0, eq)) == key) return trim(line.substr(eq + 1));
-  }
-  return {};
-}
 
 SynthTruth synth_truth_make(torch::Tensor directions, torch::Tensor mean, torch::Tensor region_of_dim,
                             torch::Tensor target_region, torch::Tensor leak_region, double attribute_scale,

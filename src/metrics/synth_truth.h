@@ -40,7 +40,4 @@ SynthTruth synth_truth_load(const std::filesystem::path& path);
 // the store; empty when neither exists (a store without ground truth).
 std::filesystem::path synth_truth_path_for(const LatentStore& store, const std::string& explicit_path);
 
-// Reads "[section] key = value" from an INI text (the config_ini attribute); empty when absent.
-std::string ini_text_value(const std::string& ini, const std::string& section, const std::string& key);
-
 }  // namespace s3e

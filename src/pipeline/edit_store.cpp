@@ -59,8 +59,23 @@ std::vector<double> parse_strengths(const Config& cfg) {
   return out;
 }
 
+// The held-out share: the trainer's (from editor.h5's config), so that "heldout" means the rows the editor never
+// trained on. A different share given explicitly would move rows across the split: refused.
+double validation_share(const Config& cfg, const EditorRuntime& editor) {
+  const double given = cfg.get_real("train.validation_share");
+  const std::string trained = ini_text_value(editor.context().config_ini, "train", "validation_share");
+  if (trained.empty()) return given;  // an editor without its config: the key's value, as before
+  const double share = std::stod(trained);
+  if (cfg.source_of("train.validation_share") != "default" && given != share && cfg.get_text("edit.rows") != "all")
+    throw UsageError(fmt::format("train.validation_share = {} (from {}), but the editor {} was trained with {}: "
+                                 "edit.rows = {} must split the store as the trainer did (leave the key unset)",
+                                 given, cfg.source_of("train.validation_share"), editor.dir().string(), share,
+                                 cfg.get_text("edit.rows")));
+  return share;
+}
+
 // The source rows the run edits, ascending.
-std::vector<int64_t> selected_rows(const LatentStore& store, const Config& cfg, std::string* split_by) {
+std::vector<int64_t> selected_rows(const LatentStore& store, const Config& cfg, double share, std::string* split_by) {
   const std::string which = cfg.get_text("edit.rows");
   *split_by = "";
   if (which == "all") {
@@ -68,7 +83,7 @@ std::vector<int64_t> selected_rows(const LatentStore& store, const Config& cfg, 
     for (int64_t i = 0; i < store.size(); ++i) rows[i] = i;
     return rows;
   }
-  RowSplit split = row_split(store, cfg.get_real("train.validation_share"));
+  RowSplit split = row_split(store, share);
   *split_by = split.by;
   return which == "heldout" ? split.heldout : split.train;
 }
@@ -118,7 +133,7 @@ void pipeline_edit_store_add_config(ConfigSchema& schema) {
       .add_int("edit.batch_size", 256, "rows per editor call", 1, 1e6)
       .add_real("edit.test_delay_ms", 0, "sleep after each batch (tests use it so that a signal lands mid-run)", 0, 1e5)
       .add_real("train.validation_share", 0.1, "share of rows held out by the trainer (edit.rows = heldout edits "
-                                               "them). Use the trainer's value", 0, 0.9);
+                                               "them); default: the value the editor was trained with", 0, 0.9);
 }
 
 int pipeline_edit_store_run(Communicator& comm, const EditStoreOptions& options) {
@@ -144,7 +159,8 @@ int pipeline_edit_store_run(Communicator& comm, const EditStoreOptions& options)
                                 "store?); flip-each needs both", store.path().string(), options.editor));
   const std::vector<EditStep> recipe = editor.parse_recipe(recipe_texts);
   std::string split_by;
-  const std::vector<int64_t> rows = selected_rows(store, cfg, &split_by);
+  const double share = validation_share(cfg, editor);
+  const std::vector<int64_t> rows = selected_rows(store, cfg, share, &split_by);
   const int64_t per_item = cfg.get_int("edit.rows_per_item"), batch = cfg.get_int("edit.batch_size");
   const double delay_ms = cfg.get_real("edit.test_delay_ms");
 
@@ -268,7 +284,7 @@ int pipeline_edit_store_run(Communicator& comm, const EditStoreOptions& options)
       index.set_attr_string("edit_strengths", strengths_text);
       index.set_attr_string("edit_rows", cfg.get_text("edit.rows"));
       index.set_attr_string("edit_split_by", split_by);
-      index.set_attr_string("edit_validation_share", fmt::format("{}", cfg.get_real("train.validation_share")));
+      index.set_attr_string("edit_validation_share", fmt::format("{}", share));
       index.set_attr_int64s("edit_seen_attributes", std::vector<int64_t>(ectx.train_attributes.begin(), ectx.train_attributes.end()));
       index.set_attr_int64s("edit_unseen_attributes", std::vector<int64_t>(ectx.heldout_attributes.begin(), ectx.heldout_attributes.end()));
       auto routing = ectx.routing.to(torch::kFloat).contiguous();

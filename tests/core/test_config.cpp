@@ -106,3 +106,11 @@ TEST(Config, IntLists) {
   EXPECT_THROW(config_parse_int_list("3-1", "x"), UsageError);
   EXPECT_THROW(config_parse_int_list("a-b", "x"), UsageError);
 }
+
+TEST(Config, IniTextValue) {
+  std::string ini = "# effective\n\n[run]\nseed = 3\n\n[synth]\n# help = text\nattribute_scale = 2.5\nlabel_threshold = -0.25\n";
+  EXPECT_EQ(ini_text_value(ini, "synth", "attribute_scale"), "2.5");
+  EXPECT_EQ(ini_text_value(ini, "synth", "label_threshold"), "-0.25");
+  EXPECT_EQ(ini_text_value(ini, "run", "attribute_scale"), "");
+  EXPECT_EQ(ini_text_value(ini, "synth", "help"), "");
+}

@@ -153,10 +153,3 @@ TEST(LatentMetrics, AccumulatorMacroAverages) {
   EXPECT_DOUBLE_EQ(copy.macro_mean({0, 1}, "success"), 0.75);
 }
 
-TEST(LatentMetrics, IniLookup) {
-  std::string ini = "# effective\n\n[run]\nseed = 3\n\n[synth]\n# help = text\nattribute_scale = 2.5\nlabel_threshold = -0.25\n";
-  EXPECT_EQ(ini_text_value(ini, "synth", "attribute_scale"), "2.5");
-  EXPECT_EQ(ini_text_value(ini, "synth", "label_threshold"), "-0.25");
-  EXPECT_EQ(ini_text_value(ini, "run", "attribute_scale"), "");
-  EXPECT_EQ(ini_text_value(ini, "synth", "help"), "");
-}

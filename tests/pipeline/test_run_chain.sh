@@ -62,6 +62,23 @@ assert np.array_equal(lat, f["latents"][:]) and np.array_equal(lab, f["labels"][
 assert open("npy/attributes.txt").read().split() == [a.decode() if isinstance(a, bytes) else a for a in f["attribute_names"][:]]
 PY'
 
+# edit --rows heldout splits as the trainer did: the editor's train.validation_share, not the key's default; a
+# different share given explicitly is refused.
+"$BIN" train --config "$ROOT/jobs/chain_synth.ini" --set train.validation_share=0.2 --set train.steps=5 \
+  --out runs/editor_vs02 --run-dir runs/train_vs02 --log-level warn
+"$BIN" edit --store runs/chain/world.h5 --editor runs/editor_vs02 --protocol flip-each --rows heldout \
+  --out runs/edited_vs02.h5 --run-dir runs/edit_vs02 --log-level warn
+check "heldout = the editor's 20 % (240 of 1200 rows), not the default 10 %" '/usr/bin/python3 - <<"PY"
+import h5py
+f = h5py.File("runs/edited_vs02.h5", "r")
+src = set(f["edit/source_row"][:].tolist())
+assert len(src) == 240 and min(src) == 960, (len(src), min(src))
+PY'
+rc=0; "$BIN" edit --config "$ROOT/jobs/chain_synth.ini" --editor runs/editor_vs02 --run-dir runs/edit_vs_bad \
+  --out runs/bad.h5 >vs.log 2>&1 || rc=$?
+check "another explicit share than the trainer's: exit 2 naming both" \
+  '(( rc == 2 )) && grep -q "validation_share = 0.1" vs.log && grep -q "trained with 0.2" vs.log'
+
 # A key that no stage knows is still an error, naming it, even in a shared file.
 printf '[train]\nstpes = 5\n' > typo.ini
 rc=0; "$BIN" edit --config "$ROOT/jobs/chain_synth.ini" --config typo.ini --run-dir runs/typo >typo.log 2>&1 || rc=$?
