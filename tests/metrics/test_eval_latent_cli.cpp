@@ -27,6 +27,18 @@ std::string synth_world(const test::TempDir& dir) {
   return d;
 }
 
+// A classifier (c1.pt) with `classifier_args`, then the linear editor (one step: its directions come from the
+// classifier) in d/editor.
+void train_linear_editor(const std::string& d, const std::string& classifier_args) {
+  auto r = test::run_s3editor("train-classifier --store " + d + "/world.h5 --out " + d + "/c1.pt --run-dir " + d +
+                              "/run " + classifier_args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_s3editor("train --store " + d + "/world.h5 --classifier " + d + "/c1.pt --out " + d + "/editor --run-dir " +
+                         d + "/run --set editor.transform=linear --set editor.heldout_attributes=5 "
+                         "--set editor.edit_layers=0-2 --set train.steps=1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+}
+
 }  // namespace
 
 TEST(EvalLatentCli, TruthFileMatchesTheGenerator) {
@@ -57,13 +69,8 @@ TEST(EvalLatentCli, TruthFileMatchesTheGenerator) {
 TEST(EvalLatentCli, LinearEditSucceedsOnSeenAndUnseenAttributes) {
   test::TempDir dir("metrics_e2e");
   std::string d = synth_world(dir);
-  auto r = test::run_s3editor("train-classifier --store " + d + "/world.h5 --out " + d + "/c1.pt --run-dir " + d +
-                              "/run --set classifier.steps=300 --set classifier.hidden1=64 --set classifier.hidden2=32");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = test::run_s3editor("train --store " + d + "/world.h5 --classifier " + d + "/c1.pt --out " + d + "/editor --run-dir " +
-                         d + "/run --set editor.transform=linear --set editor.heldout_attributes=5 "
-                         "--set editor.edit_layers=0-2 --set train.steps=1");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_NO_FATAL_FAILURE(
+      train_linear_editor(d, "--set classifier.steps=300 --set classifier.hidden1=64 --set classifier.hidden2=32"));
   auto edit = [&](const std::string& name, const std::string& strength) {
     auto e = test::run_s3editor("edit --store " + d + "/world.h5 --editor " + d + "/editor --protocol flip-each "
                                 "--rows heldout --strength " + strength + " --out " + d + "/" + name + ".h5 --run-dir " +
@@ -72,8 +79,8 @@ TEST(EvalLatentCli, LinearEditSucceedsOnSeenAndUnseenAttributes) {
   };
   edit("edited", "1");
   // The source store and the classifier come from what the edited store names.
-  r = test::run_s3editor("eval-latent --edited " + d + "/edited.h5 --out " + d + "/eval/metrics.json --run-dir " + d +
-                         "/run");
+  auto r = test::run_s3editor("eval-latent --edited " + d + "/edited.h5 --out " + d + "/eval/metrics.json --run-dir " +
+                              d + "/run");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("locality"), std::string::npos) << r.output;  // the table
   auto j = nlohmann::json::parse(test::read_file(dir / "eval/metrics.json"));
@@ -132,14 +139,9 @@ TEST(EvalLatentCli, LinearEditSucceedsOnSeenAndUnseenAttributes) {
 TEST(EvalLatentCli, StoreWithoutTruthNeedsAJudge) {
   test::TempDir dir("metrics_notruth");
   std::string d = synth_world(dir);
-  auto r = test::run_s3editor("train-classifier --store " + d + "/world.h5 --out " + d + "/c1.pt --run-dir " + d +
-                              "/run --set classifier.steps=20 --set classifier.hidden1=16 --set classifier.hidden2=8");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = test::run_s3editor("train --store " + d + "/world.h5 --classifier " + d + "/c1.pt --out " + d + "/editor --run-dir " +
-                         d + "/run --set editor.transform=linear --set editor.heldout_attributes=5 "
-                         "--set editor.edit_layers=0-2 --set train.steps=1");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = test::run_s3editor("edit --store " + d + "/world.h5 --editor " + d + "/editor --protocol flip-each --rows heldout "
+  ASSERT_NO_FATAL_FAILURE(
+      train_linear_editor(d, "--set classifier.steps=20 --set classifier.hidden1=16 --set classifier.hidden2=8"));
+  auto r = test::run_s3editor("edit --store " + d + "/world.h5 --editor " + d + "/editor --protocol flip-each --rows heldout "
                          "--out " + d + "/edited.h5 --run-dir " + d + "/edit");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // A recipe's store has no flip direction to judge: a usage error that says what eval-latent judges.
