@@ -12,6 +12,8 @@ namespace s3e {
 // dist.backend, dist.watchdog_s, dist.check_collectives, dist.max_message_mib.
 void comm_add_config(ConfigSchema& schema);
 CommOptions comm_options_from_config(const Config& config);
+// Whether trainers reduce gradients from backward hooks (dist.overlap_backward, resolved for the backend).
+bool comm_overlap_backward(const Config& config);
 // The communicator over all ranks of the job, as the config's [dist] keys say.
 std::unique_ptr<Communicator> comm_from_config(const Config& config);
 

@@ -19,6 +19,7 @@
 #include "core/progress.h"
 #include "core/stop_signal.h"
 #include "dist/checkpoint.h"
+#include "dist/comm_config.h"
 #include "dist/comm_tensor.h"
 #include "dist/grad_reducer.h"
 #include "dist/sampler.h"
@@ -114,6 +115,7 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
   if (learns && comm.size() > 1) {
     GradReducerOptions ro;
     ro.broadcast_initial = step == 0;
+    ro.overlap = comm_overlap_backward(stage.config);
     reducer = std::make_unique<GradReducer>(model->parameters(), comm, ro);
   }
   TrainLog log(stage.run_dir / "logs" / "train.jsonl", root, step > 0 ? step : -1);

@@ -13,6 +13,7 @@
 #include "core/progress.h"
 #include "core/stop_signal.h"
 #include "dist/checkpoint.h"
+#include "dist/comm_config.h"
 #include "dist/comm_tensor.h"
 #include "dist/grad_reducer.h"
 #include "dist/sampler.h"
@@ -81,6 +82,7 @@ int pipeline_train_classifier_run(Communicator& comm, const TrainClassifierOptio
   }
   GradReducerOptions reducer_options;
   reducer_options.broadcast_initial = step == 0;
+  reducer_options.overlap = comm_overlap_backward(cfg);
   std::unique_ptr<GradReducer> reducer;  // one rank has nothing to average
   if (comm.size() > 1) reducer = std::make_unique<GradReducer>(bundle.net->parameters(), comm, reducer_options);
   TrainLog log(stage.run_dir / "logs" / "train-classifier.jsonl", root, step > 0 ? step : -1);
