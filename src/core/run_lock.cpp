@@ -9,8 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
+#include "core/clock_text.h"
 #include "core/errors.h"
 
 namespace fs = std::filesystem;
@@ -40,13 +40,6 @@ RunLockHolder holder_parse(const std::string& text) {
   return h;
 }
 
-std::string now_text() {
-  std::time_t t = std::time(nullptr);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 }  // namespace
 
 std::string RunLockHolder::describe() const {
@@ -69,7 +62,7 @@ RunLock::RunLock(const fs::path& run_dir, const std::string& stage) {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   std::string record = nlohmann::json{{"host", host}, {"pid", long(getpid())}, {"stage", stage},
-                                      {"started", now_text()}}.dump() + "\n";
+                                      {"started", clock_utc_text()}}.dump() + "\n";
   // The record is informative only (the flock is the lock), so a short write is harmless.
   if (ftruncate(fd_, 0) == 0 && lseek(fd_, 0, SEEK_SET) == 0) {
     ssize_t ignored = write(fd_, record.data(), record.size());

@@ -1,41 +1,18 @@
 #include "pipeline/run_manifest.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <ctime>
 
 #include "core/build_info.h"
+#include "core/clock_text.h"
 #include "core/file_util.h"
+#include "dist/process_context.h"
 #include "dist/sha256.h"
 
 namespace fs = std::filesystem;
 
 namespace s3e {
-namespace {
-
-double steady_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string host_name() {
-  char buf[256] = {0};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
-}  // namespace
 
 fs::path run_manifest_path(const fs::path& run_dir, const std::string& stage) {
   return run_dir / (stage + ".manifest.json");
@@ -77,15 +54,15 @@ nlohmann::json run_manifest_describe(const fs::path& path) {
 }
 
 RunManifest::RunManifest(std::string stage, fs::path run_dir, int world_size)
-    : run_dir_(std::move(run_dir)), start_seconds_(steady_seconds()) {
+    : run_dir_(std::move(run_dir)), start_seconds_(clock_steady_seconds()) {
   json_["schema"] = k_manifest_schema;
   json_["schema_version"] = k_manifest_schema_version;
   json_["stage"] = stage;
   json_["run_dir"] = fs::absolute(run_dir_).lexically_normal().string();
   json_["program"] = {{"name", "s3editor"}, {"version", build_version()}, {"git_commit", build_git_commit()}};
-  json_["host"] = host_name();
+  json_["host"] = process_context().host;
   json_["world_size"] = world_size;
-  json_["started_utc"] = utc_now();
+  json_["started_utc"] = clock_utc_text();
   json_["inputs"] = nlohmann::json::object();
   json_["outputs"] = nlohmann::json::object();
 }
@@ -110,8 +87,8 @@ void RunManifest::write(const std::string& outcome, int exit_code, const std::st
   json_["outcome"] = outcome;
   json_["exit_code"] = exit_code;
   if (!error.empty()) json_["error"] = error;
-  json_["finished_utc"] = utc_now();
-  json_["seconds"] = steady_seconds() - start_seconds_;
+  json_["finished_utc"] = clock_utc_text();
+  json_["seconds"] = clock_steady_seconds() - start_seconds_;
   file_write_atomic(run_manifest_path(run_dir_, json_["stage"].get<std::string>()), json_.dump(2) + "\n");
 }
 

@@ -9,14 +9,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <regex>
 #include <set>
 
+#include "core/clock_text.h"
 #include "core/errors.h"
 #include "core/file_util.h"
 #include "core/log.h"
@@ -41,19 +40,6 @@ ItemCommitHook g_commit_hook = nullptr;
 
 void hook(const char* point) {
   if (g_commit_hook) g_commit_hook(point);
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-double steady_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 std::string host_name() {
@@ -199,7 +185,7 @@ std::string started_text(const std::string& id, int attempt, int rank, const std
   j["rank"] = rank;
   j["host"] = host;
   j["pid"] = static_cast<int64_t>(::getpid());
-  j["started_utc"] = utc_now();
+  j["started_utc"] = clock_utc_text();
   j["committing"] = committing;
   return j.dump(2) + "\n";
 }
@@ -384,7 +370,7 @@ ItemWork::ItemWork(fs::path run_dir, std::vector<std::string> output_dirs, std::
       rank_(rank),
       attempt_(attempt),
       host_(std::move(host)),
-      start_seconds_(steady_seconds()) {}
+      start_seconds_(clock_steady_seconds()) {}
 
 ItemWork::ItemWork(ItemWork&& o) noexcept
     : run_dir_(std::move(o.run_dir_)),
@@ -464,8 +450,8 @@ const ItemDoneRecord& ItemWork::commit(const ItemTimings& timings, const json& i
   r.rank = rank_;
   r.host = host_;
   for (auto& [k, v] : timings) r.timings_s[k] = rounded(v);
-  r.timings_s["total"] = rounded(steady_seconds() - start_seconds_);
-  r.finished_utc = utc_now();
+  r.timings_s["total"] = rounded(clock_steady_seconds() - start_seconds_);
+  r.finished_utc = clock_utc_text();
 
   std::vector<std::string> names;
   for (auto& o : outputs_) names.push_back(o.name);
@@ -511,7 +497,7 @@ const ItemFailedRecord& ItemWork::fail(const std::string& reason, ItemErrorClass
   r.attempt = attempt_;
   r.rank = rank_;
   r.host = host_;
-  r.failed_utc = utc_now();
+  r.failed_utc = clock_utc_text();
   file_write_atomic(ledger.failed_path(id_), item_failed_record_text(r));
   // The failed record carries the attempt count from here on.
   remove_quietly(ledger.started_path(id_));
