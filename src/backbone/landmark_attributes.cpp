@@ -22,7 +22,7 @@ const std::vector<LandmarkAttribute>& landmark_attributes() {
   // Mouth corners are 48 and 54, lip centres 51 (top of the upper lip), 62 (its inner edge), 66 (inner edge of the
   // lower lip), 57 (bottom of the lower lip). Signs are chosen so that "more" of the named attribute is positive.
   static const std::vector<LandmarkAttribute> table = {
-      {"smile", "mean(Y51, Y62) - mean(Y48, Y54): mouth corners above the upper lip's centre", {R::mouth}},
+      {"smile", "mean(Y62, Y66) - mean(Y48, Y54): mouth corners above the midline between the inner lips", {R::mouth}},
       {"mouth_open", "Y66 - Y62: gap between the inner lips", {R::mouth, R::jaw}},
       {"eyes_open", "mean over both eyes of mean(lower lid) - mean(upper lid): (Y41+Y40-Y37-Y38)/2, (Y47+Y46-Y43-Y44)/2",
        {R::eyes}},
@@ -59,7 +59,7 @@ at::Tensor landmark_measures(const at::Tensor& points) {
   auto Ymean = [&](int a, int b) { return Y_all.index({Slice(), Slice(a, b + 1)}).mean(1); };
 
   std::vector<torch::Tensor> m = {
-      (Y(51) + Y(62)) / 2 - (Y(48) + Y(54)) / 2,
+      (Y(62) + Y(66)) / 2 - (Y(48) + Y(54)) / 2,
       Y(66) - Y(62),
       ((Y(41) + Y(40) - Y(37) - Y(38)) / 2 + (Y(47) + Y(46) - Y(43) - Y(44)) / 2) / 2,
       -Ymean(17, 26),

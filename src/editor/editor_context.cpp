@@ -56,6 +56,13 @@ EditorContext editor_context_build(const ClassifierBundle& classifier, const Lat
   const int64_t layers = ctx.latent_shape.size() == 1 ? 1 : ctx.latent_shape[0];
   const int64_t channels = D / layers;
   ctx.edit_layers = o.edit_layers.empty() ? std::vector<int>{0} : o.edit_layers;
+  // The default (Latent Transformer's W+ layers 0-10) on a latent with fewer layers (a flat landmark latent): the
+  // layers it has. An explicit choice outside the latent is still an error below.
+  if (o.edit_layers_default) {
+    ctx.edit_layers.erase(std::remove_if(ctx.edit_layers.begin(), ctx.edit_layers.end(), [&](int l) { return l >= layers; }),
+                          ctx.edit_layers.end());
+    if (ctx.edit_layers.empty()) ctx.edit_layers = {0};
+  }
   std::vector<int64_t> index;
   for (int l : ctx.edit_layers) {
     if (l < 0 || l >= layers)
@@ -119,9 +126,28 @@ EditorContext editor_context_build(const ClassifierBundle& classifier, const Lat
   // Region map from the training attributes' embedding energy per cluster.
   std::vector<int> cluster_of_train(ctx.train_attributes.size());
   for (size_t i = 0; i < ctx.train_attributes.size(); ++i) cluster_of_train[i] = ctx.expert_of_attribute[ctx.train_attributes[i]];
-  ctx.regions = region_map_from_embeddings(to_vector(ctx.embeddings.index_select(0, train_idx)),
-                                           int(ctx.train_attributes.size()), int(index.size()), cluster_of_train, k,
-                                           o.region_dominance);
+  if (store.has_column("backbone/region_of_dim")) {
+    // The backbone knows which facial region each dim is (the landmark backbone exactly): no need to guess it.
+    auto all = store.read_array_i32("backbone/region_of_dim");
+    if (int64_t(all.size()) != D)
+      throw DataError(fmt::format("{}: backbone/region_of_dim has {} entries for {} latent dims", store.path().string(),
+                                  all.size(), D));
+    std::vector<int32_t> editable;
+    for (int64_t d : index) editable.push_back(all[size_t(d)]);
+    const auto names = store.read_strings("backbone/region_names");
+    std::vector<int32_t> targets(size_t(A) * names.size(), 0);
+    if (store.has_column("backbone/attribute_regions")) {
+      auto t = store.read_array_i32("backbone/attribute_regions");
+      if (t.size() == targets.size()) targets = t;
+    }
+    std::vector<int> expert_of_training(A, -1);
+    for (int a : ctx.train_attributes) expert_of_training[a] = ctx.expert_of_attribute[a];
+    ctx.regions = region_map_from_backbone(editable, names, targets, int(A), expert_of_training, k);
+  } else {
+    ctx.regions = region_map_from_embeddings(to_vector(ctx.embeddings.index_select(0, train_idx)),
+                                             int(ctx.train_attributes.size()), int(index.size()), cluster_of_train, k,
+                                             o.region_dominance);
+  }
 
   // Label correlation over the sample (L_reg's mask is 1 - |corr|).
   auto labels = load_rows(store, "labels", sample, A);
@@ -175,6 +201,8 @@ void editor_context_save(const EditorContext& ctx, const fs::path& path, const s
   w.set_attr_string("classifier_path", ctx.classifier_path);
   w.write_array_i32("regions/region_of_dim", {int64_t(ctx.regions.region_of_dim.size())}, ctx.regions.region_of_dim.data());
   w.set_attr_int64s("num_regions", {ctx.regions.num_regions});
+  if (!ctx.regions.expert_targets.empty())
+    w.write_array_i32("regions/expert_targets", {ctx.clusters.k, ctx.regions.num_regions}, ctx.regions.expert_targets.data());
   if (extra) extra(w);
   w.finalize();
 }
@@ -212,6 +240,10 @@ EditorContext editor_context_load(const fs::path& path) {
   ctx.regions.region_of_dim.assign(regions.begin(), regions.end());
   ctx.regions.num_regions = int(h5_attr_read_int64s(f.file(), "num_regions", path.string())[0]);
   ctx.regions.source = f.attribute_text("region_source");
+  if (f.has_column("regions/expert_targets")) {
+    auto t = f.read_array_i32("regions/expert_targets");
+    ctx.regions.expert_targets.assign(t.begin(), t.end());
+  }
   ctx.linear_scale = std::stod(f.attribute_text("linear_scale"));
   if (f.has_column("normalisation/mean")) {
     ctx.norm_mean = tensor("normalisation/mean");

@@ -13,7 +13,7 @@ void editor_add_config(ConfigSchema& s) {
       .add_real("editor.soft_temperature", 0.1, "temperature of soft routing", 1e-4, 100)
       .add_int("editor.hidden_total", 1920, "hidden neurons over all experts (capacity constant across K)", 1, 1e6)
       .add_real("editor.region_dominance", 0.5, "share of a dim's embedding energy a cluster needs to own it", 0, 1)
-      .add_text("editor.edit_layers", "0-10", "latent layers the editor may change (flat latents: 0)")
+      .add_text("editor.edit_layers", "0-10", "latent layers the editor may change (the default keeps those the latent has: 0 for flat latents)")
       .add_text("editor.heldout_attributes", "", "attribute indices never trained on (unseen edits), e.g. 32-39")
       .add_int("editor.embedding_samples", 512, "samples used to average classifier gradients into embeddings", 1, 1e7)
       .add_bool("self_train.enabled", true, "self-training on random pseudo-edits")
@@ -60,6 +60,7 @@ EditorOptions editor_options_from_config(const Config& c) {
   o.hidden_total = c.get_int("editor.hidden_total");
   o.region_dominance = c.get_real("editor.region_dominance");
   o.edit_layers = c.get_int_list("editor.edit_layers");
+  o.edit_layers_default = c.source_of("editor.edit_layers") == "default";
   o.heldout_attributes = c.get_int_list("editor.heldout_attributes");
   o.embedding_samples = c.get_int("editor.embedding_samples");
   o.self_training = c.get_bool("self_train.enabled");

@@ -19,6 +19,7 @@ struct EditorOptions {
   int64_t hidden_total = 1920;
   double region_dominance = 0.5;
   std::vector<int> edit_layers;           // of the latent's layers; flat latents: {0}
+  bool edit_layers_default = true;        // the key was not set: layers beyond the latent's are dropped
   std::vector<int> heldout_attributes;    // never trained on; edited through routing (unseen edits)
   int64_t embedding_samples = 512;
   // [self_train]

@@ -19,7 +19,6 @@ torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch
   auto normalise = [](torch::Tensor t) { return t / t.max().clamp_min(1e-20); };
   auto magnitude = torch::zeros({K, H}), avg = torch::zeros({K, H}), cosine = torch::zeros({K, H}),
        taylor1 = torch::zeros({K, H}), taylor2 = torch::zeros({K, H}), over = torch::zeros({K, H});
-  const int R = m.spec().regions.num_regions;
   for (int k = 0; k < K; ++k) {
     torch::NoGradGuard no_grad;
     auto w = torch::cat({m.w1[k], m.b1[k].unsqueeze(1), (m.w2[k] * m.w2_mask).t()}, 1);  // [H, group size]
@@ -40,8 +39,7 @@ torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch
       auto energy = hidden.pow(2).sum(0) * (m.w2[k] * m.w2_mask).pow(2).sum(0);  // [H], summed over rows
       for (int64_t h = 0; h < H; ++h) {
         int block = m.block_of_neuron(h);
-        bool target = block == k || block == R - 1;  // own cluster's region or the shared region
-        if (!target) over[k][h] = energy[h];
+        if (!m.spec().regions.is_target(k, block)) over[k][h] = energy[h];
       }
     }
   }

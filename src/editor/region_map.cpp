@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace s3e {
 
 RegionMap region_map_from_embeddings(const std::vector<float>& e, int num_attributes, int dim,
@@ -29,6 +31,32 @@ RegionMap region_map_from_embeddings(const std::vector<float>& e, int num_attrib
     if (sum > 0 && best / sum >= dominance) map.region_of_dim[d] = best_c;
   }
   map.source = fmt::format("classifier-gradient energy per cluster, dominance >= {}", dominance);
+  return map;
+}
+
+bool RegionMap::is_target(int expert, int block) const {
+  if (expert_targets.empty()) return block == expert || block == shared_region();
+  return expert_targets[size_t(expert) * size_t(num_regions) + size_t(block)] != 0;
+}
+
+RegionMap region_map_from_backbone(const std::vector<int32_t>& region_of_dim, const std::vector<std::string>& names,
+                                   const std::vector<int32_t>& attribute_regions, int num_attributes,
+                                   const std::vector<int>& expert_of_attribute, int k) {
+  const int R = int(names.size());
+  RegionMap map;
+  const bool other = std::any_of(region_of_dim.begin(), region_of_dim.end(), [](int32_t r) { return r < 0; });
+  map.num_regions = R + (other ? 1 : 0);
+  for (int32_t r : region_of_dim) map.region_of_dim.push_back(r < 0 ? R : r);
+  map.expert_targets.assign(size_t(k) * size_t(map.num_regions), 0);
+  for (int a = 0; a < num_attributes; ++a) {
+    const int e = expert_of_attribute[size_t(a)];
+    if (e < 0) continue;
+    for (int r = 0; r < R; ++r)
+      if (attribute_regions[size_t(a) * size_t(R) + size_t(r)]) map.expert_targets[size_t(e) * size_t(map.num_regions) + size_t(r)] = 1;
+  }
+  std::string list;
+  for (auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  map.source = fmt::format("backbone region map ({}{})", list, other ? ", other" : "");
   return map;
 }
 

@@ -166,10 +166,10 @@ int pipeline_edit_store_run(Communicator& comm, const EditStoreOptions& options)
 
   // A run folder holds one edit: resuming with other settings or inputs would mix two edits in one store.
   // (edit.test_delay_ms only slows a run down: not a setting of what it writes.)
-  std::string settings = output_fingerprint(cfg, 1, {options.store, (fs::path(options.editor) / "editor.h5").string(),
-                                                     (fs::path(options.editor) / "editor_weights.pt").string()});
-  const std::string delay_line = "edit.test_delay_ms=" + cfg.get_text("edit.test_delay_ms") + "\n";
-  settings.erase(settings.find(delay_line), delay_line.size());
+  const std::string settings =
+      output_fingerprint(cfg, 1, {options.store, (fs::path(options.editor) / "editor.h5").string(),
+                                  (fs::path(options.editor) / "editor_weights.pt").string()},
+                         {"edit.test_delay_ms"});
   const fs::path settings_path = stage.run_dir / "edit.settings.txt";
   if (comm.rank() == 0) {
     const bool exists = fs::exists(settings_path);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+#include <map>
 #include <set>
 
 #include "core/errors.h"
@@ -75,12 +77,21 @@ ItemRunResult item_run(Communicator& comm, const StageRun& stage, const std::vec
   // 2. The queue over the items still to run.
   std::vector<double> costs;
   for (int64_t i : todo) costs.push_back(items[i].cost);
-  Progress progress(stage.stage + " items", int64_t(todo.size()), root);
+  const bool by_cost = !options.progress_unit.empty();
+  double total_cost = 0;
+  for (double c : costs) total_cost += c;
+  Progress progress(stage.stage + (by_cost ? " " + options.progress_unit : " items"),
+                    by_cost ? int64_t(std::llround(total_cost)) : int64_t(todo.size()), root);
   WorkQueueOptions qo;
   qo.mode = options.mode;
   qo.stop_flag = [] { return stop_requested(); };
+  // A rank asks for its next item when it has finished the previous one, so each answer completes what that rank
+  // was given before: the line counts finished work, over all ranks.
+  std::map<int, double> in_hand;
   qo.on_event = [&](const WorkQueueEvent& e) {
-    if (e.kind == WorkQueueEvent::Kind::item) progress.advance();
+    double& held = in_hand[e.rank];
+    if (held > 0) progress.advance(int64_t(std::llround(held)));
+    held = e.kind == WorkQueueEvent::Kind::item ? (by_cost ? e.cost : 1.0) : 0.0;
   };
   WorkQueue queue(comm, costs, qo);
   int64_t done_here = 0, failed_here = 0;

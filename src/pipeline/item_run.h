@@ -50,6 +50,9 @@ struct ItemRunOptions {
   std::vector<std::string> output_dirs;  // folders under the run folder where items write (ledger cleanup scope)
   bool retry_failed = false;             // rerun items recorded as failed
   WorkQueueMode mode = WorkQueueMode::dynamic;
+  // Rank 0's progress line counts items, or with a unit (e.g. "frames") the items' costs handed out in that unit,
+  // so its rate and ETA are in frames/s over all ranks.
+  std::string progress_unit;
 };
 
 // What a process function gets for its item.

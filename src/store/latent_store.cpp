@@ -129,6 +129,10 @@ std::vector<int32_t> LatentStore::read_array_i32(const std::string& name) const 
   return read_whole<int32_t>(dataset(name), H5T_NATIVE_INT32, path_, name);
 }
 
+std::vector<int64_t> LatentStore::read_array_i64(const std::string& name) const {
+  return read_whole<int64_t>(dataset(name), H5T_NATIVE_INT64, path_, name);
+}
+
 std::vector<std::string> LatentStore::read_strings(const std::string& name) const {
   return h5_read_strings(file_, name, path_.string());
 }

@@ -46,6 +46,7 @@ class LatentStore {
   void read_range_i64(const std::string& column, int64_t begin, int64_t count, int64_t* out) const;
   std::vector<float> read_array_f32(const std::string& name) const;   // a whole dataset
   std::vector<int32_t> read_array_i32(const std::string& name) const;
+  std::vector<int64_t> read_array_i64(const std::string& name) const;
   std::vector<std::string> read_strings(const std::string& name) const;
 
   void read_latents(const std::vector<int64_t>& indices, float* out) const { read_rows_f32("latents", indices, out); }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/errors.h"
@@ -11,7 +12,8 @@ namespace fs = std::filesystem;
 
 namespace s3e {
 
-std::string output_fingerprint(const Config& config, int world_size, const std::vector<std::string>& inputs) {
+std::string output_fingerprint(const Config& config, int world_size, const std::vector<std::string>& inputs,
+                               const std::vector<std::string>& excluded_keys) {
   std::string text = fmt::format("ranks={}\n", world_size);
   for (auto& key : config.schema().keys()) {
     // How a job runs (threads, logging, the communicator) does not change what it writes.
@@ -20,6 +22,7 @@ std::string output_fingerprint(const Config& config, int world_size, const std::
       continue;
     // File paths ([io]): the stage fingerprints its inputs itself (below), by path, size and time.
     if (key.name.rfind("io.", 0) == 0) continue;
+    if (std::find(excluded_keys.begin(), excluded_keys.end(), key.name) != excluded_keys.end()) continue;
     text += key.name + "=" + config.get_text(key.name) + "\n";
   }
   for (auto& input : inputs) {

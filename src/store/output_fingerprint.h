@@ -10,7 +10,9 @@
 
 namespace s3e {
 
-std::string output_fingerprint(const Config& config, int world_size, const std::vector<std::string>& inputs);
+// `excluded_keys`: keys that only change how a run goes, not what it writes (e.g. a test's slow-down delay).
+std::string output_fingerprint(const Config& config, int world_size, const std::vector<std::string>& inputs,
+                               const std::vector<std::string>& excluded_keys = {});
 
 // True when `path` opens as a valid file of `schema` whose "fingerprint" attribute equals `fingerprint`.
 bool output_is_current(const std::filesystem::path& path, const std::string& schema, const std::string& fingerprint);

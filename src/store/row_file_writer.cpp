@@ -152,6 +152,11 @@ void RowFileWriter::write_array_i32(const std::string& name, const std::vector<i
   write_array(file_, final_path_.string(), name, H5T_STD_I32LE, H5T_NATIVE_INT32, shape, data);
 }
 
+void RowFileWriter::write_array_i64(const std::string& name, const std::vector<int64_t>& shape, const int64_t* data) {
+  ensure_parent_groups(name);
+  write_array(file_, final_path_.string(), name, H5T_STD_I64LE, H5T_NATIVE_INT64, shape, data);
+}
+
 void RowFileWriter::write_strings(const std::string& name, const std::vector<std::string>& values) {
   ensure_parent_groups(name);
   h5_write_strings(file_, name, values);

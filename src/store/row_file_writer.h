@@ -45,6 +45,7 @@ class RowFileWriter {
 
   void write_array_f32(const std::string& name, const std::vector<int64_t>& shape, const float* data);
   void write_array_i32(const std::string& name, const std::vector<int64_t>& shape, const int32_t* data);
+  void write_array_i64(const std::string& name, const std::vector<int64_t>& shape, const int64_t* data);
   void write_strings(const std::string& name, const std::vector<std::string>& values);
   void set_attr_string(const std::string& name, const std::string& value);
   void set_attr_int64s(const std::string& name, const std::vector<int64_t>& values);

@@ -41,7 +41,7 @@ std::array<std::array<double, 2>, 68> canonical_face() {
     p[first + 4] = {cx + 0.05, 0.06}, p[first + 5] = {cx - 0.05, 0.06};
   };
   eye(36, -0.5), eye(42, 0.5);
-  p[48] = {-0.4, 1.0}, p[54] = {0.4, 1.0};                                          // mouth corners
+  p[48] = {-0.4, 1.02}, p[54] = {0.4, 1.02};                                        // mouth corners
   for (int i = 49; i <= 53; ++i) p[i] = {-0.4 + 0.8 * (i - 48) / 6, 0.92};          // upper lip top
   p[51] = {0, 0.9};
   for (int i = 55; i <= 59; ++i) p[i] = {0.4 - 0.8 * (i - 54) / 6, 1.15};           // lower lip bottom
@@ -67,7 +67,7 @@ torch::Tensor place(const std::array<std::array<double, 2>, 68>& face, double an
 TEST(LandmarkAttributes, FormulasGiveTheirHandComputedValues) {
   auto m = landmark_measures(place(canonical_face(), 0, 1, 0, 0))[0];
   auto at = [&](const char* name) { return m[attribute_index(name)].item<double>(); };
-  EXPECT_NEAR(at("smile"), (0.9 + 0.95) / 2 - 1.0, 1e-12);
+  EXPECT_NEAR(at("smile"), (0.95 + 1.05) / 2 - 1.02, 1e-12);
   EXPECT_NEAR(at("mouth_open"), 0.1, 1e-12);
   EXPECT_NEAR(at("eyes_open"), 0.12, 1e-12);
   EXPECT_NEAR(at("brows_raised"), (8 * 0.4 + 2 * 0.35) / 10, 1e-12);
