@@ -2,12 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <mutex>
 
 #include "core/errors.h"
+#include "face/face_association.h"
 #include "face/face_crops.h"
+#include "face/face_detector_size.h"
 #include "face/face_nets.h"
 #include "face/tiny_face_decode.h"
 
@@ -89,6 +94,19 @@ struct FaceModels::Impl {
   std::unique_ptr<FaceRecognitionNet> recognition_net;
   std::unique_ptr<AgeGenderNet> age_gender_net;
   mutable std::atomic<long> detector_runs{0};
+  mutable std::mutex seconds_mutex;
+  mutable FaceModels::Seconds seconds;
+
+  // Adds the time from construction to destruction to one of `seconds`.
+  struct Timer {
+    const Impl& impl;
+    double FaceModels::Seconds::*field;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~Timer() {
+      std::lock_guard<std::mutex> lock(impl.seconds_mutex);
+      impl.seconds.*field += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  };
 
   // Preprocesses crops [begin, end) into one [n,3,S,S] batch on the device.
   torch::Tensor batch(ImageView image, const std::vector<FaceRect>& crops, size_t begin, size_t end, int S,
@@ -110,9 +128,12 @@ struct FaceModels::Impl {
 FaceModels::FaceModels(const FaceModelsOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
   if (impl_->options.model_dir.empty()) impl_->options.model_dir = face_model_dir();
-  if (options.detector_input_size <= 0 || options.detector_input_size % 32)
-    throw UsageError(fmt::format("face detector input size {} must be a positive multiple of 32",
-                                 options.detector_input_size));
+  if (options.detector_input_size < 0 || options.detector_input_size % 32 ||
+      options.detector_input_size > k_face_detector_max)
+    throw UsageError(fmt::format("face detector input size {} must be 0 (auto) or a positive multiple of 32 up to {}",
+                                 options.detector_input_size, k_face_detector_max));
+  if (!(options.detector_min_face > 0))
+    throw UsageError(fmt::format("face detector minimum face height {} must be positive", options.detector_min_face));
   try {
     impl_->device = torch::Device(options.device);
   } catch (const std::exception& e) {
@@ -141,24 +162,53 @@ FaceModels::~FaceModels() = default;
 
 const FaceModelsOptions& FaceModels::options() const { return impl_->options; }
 
+std::vector<int> FaceModels::detector_input_sizes(int width, int height) const {
+  if (impl_->options.detector_input_size > 0) return {impl_->options.detector_input_size};
+  return face_detector_auto_passes(width, height, impl_->options.detector_min_face);
+}
+
 long FaceModels::detector_runs() const { return impl_->detector_runs.load(); }
+
+FaceModels::Seconds FaceModels::seconds() const {
+  std::lock_guard<std::mutex> lock(impl_->seconds_mutex);
+  return impl_->seconds;
+}
 
 std::vector<FaceDetection> FaceModels::detect(ImageView image) const {
   if (image.width <= 0 || image.height <= 0) return {};
   ++impl_->detector_runs;
+  Impl::Timer timer{*impl_, &Seconds::detect};
   torch::InferenceMode guard;
-  int S = impl_->options.detector_input_size;
   FaceRect whole{0, 0, image.width, image.height};
-  auto out = impl_->detector->forward(impl_->batch(image, {whole}, 0, 1, S, false, k_mean_detector));
-  out = out.to(torch::kCPU).contiguous();
-  TinyFaceDecodeOptions decode;
-  decode.input_size = S;
-  decode.score_threshold = impl_->options.detector_score;
-  return tiny_face_decode(out.data_ptr<float>(), static_cast<int>(out.size(2)), image.width, image.height, decode);
+  std::vector<FaceDetection> all;
+  for (int S : detector_input_sizes(image.width, image.height)) {
+    auto out = impl_->detector->forward(impl_->batch(image, {whole}, 0, 1, S, false, k_mean_detector));
+    out = out.to(torch::kCPU).contiguous();
+    TinyFaceDecodeOptions decode;
+    decode.input_size = S;
+    decode.score_threshold = impl_->options.detector_score;
+    auto found = tiny_face_decode(out.data_ptr<float>(), static_cast<int>(out.size(2)), image.width, image.height,
+                                  decode);
+    if (all.empty()) {
+      all = std::move(found);
+      continue;
+    }
+    // A later (larger) pass adds the faces too small for the earlier ones; a face both found keeps the first box.
+    FaceAssociationOptions same;
+    size_t earlier = all.size();
+    for (auto& d : found) {
+      bool known = false;
+      for (size_t k = 0; k < earlier && !known; ++k) known = face_same_place(d.box, all[k].box, same);
+      if (!known) all.push_back(d);
+    }
+  }
+  std::stable_sort(all.begin(), all.end(), [](const FaceDetection& a, const FaceDetection& b) { return a.score > b.score; });
+  return all;
 }
 
 std::vector<FaceLandmarks> FaceModels::landmarks(ImageView image, const std::vector<FaceRect>& crops) const {
   check_crops(image, crops);
+  Impl::Timer timer{*impl_, &Seconds::landmarks};
   torch::InferenceMode guard;
   std::vector<FaceLandmarks> result(crops.size());
   impl_->chunks(crops.size(), [&](size_t begin, size_t end) {
@@ -192,6 +242,7 @@ std::vector<FaceLandmarks> FaceModels::landmarks_in_image(ImageView image, const
 std::vector<FaceDescriptor> FaceModels::descriptors(ImageView image, const std::vector<FaceRect>& crops) const {
   if (!impl_->recognition_net) throw std::logic_error("FaceModels: descriptor net not loaded (load_descriptor)");
   check_crops(image, crops);
+  Impl::Timer timer{*impl_, &Seconds::descriptors};
   torch::InferenceMode guard;
   std::vector<FaceDescriptor> result(crops.size());
   impl_->chunks(crops.size(), [&](size_t begin, size_t end) {
@@ -206,6 +257,7 @@ std::vector<FaceDescriptor> FaceModels::descriptors(ImageView image, const std::
 std::vector<FaceAttributes> FaceModels::attributes(ImageView image, const std::vector<FaceRect>& crops) const {
   if (!impl_->age_gender_net) throw std::logic_error("FaceModels: attribute nets not loaded (load_attributes)");
   check_crops(image, crops);
+  Impl::Timer timer{*impl_, &Seconds::attributes};
   torch::InferenceMode guard;
   std::vector<FaceAttributes> result(crops.size());
   impl_->chunks(crops.size(), [&](size_t begin, size_t end) {

@@ -15,7 +15,10 @@ namespace s3e {
 
 struct FaceModelsOptions {
   std::filesystem::path model_dir;     // empty: face_model_dir() (the face-api package in the asset cache)
-  int detector_input_size = 512;       // TinyFaceDetector input side (multiple of 32)
+  int detector_input_size = 512;       // TinyFaceDetector input side (multiple of 32); 0: auto, chosen per image
+                                       // from its size (face_detector_auto_passes): 512, plus a larger pass when
+                                       // 512 cannot find faces of detector_min_face pixels
+  double detector_min_face = 40;       // auto: smallest face height (image pixels) to find
   double detector_score = 0.5;         // TinyFaceDetector score threshold (strict >)
   bool load_descriptor = true;         // FaceRecognitionNet
   bool load_attributes = true;         // AgeGenderNet + FaceExpressionNet
@@ -32,8 +35,12 @@ class FaceModels {
 
   const FaceModelsOptions& options() const;
 
-  // TinyFaceDetector on the whole image: boxes in image pixels, descending score.
+  // TinyFaceDetector on the whole image: boxes in image pixels, descending score. Each pass decodes exactly as
+  // face-api at its input size; with two passes (auto), a detection of the larger pass at the place of one of the
+  // 512 pass is dropped (the 512 box is face-api's).
   std::vector<FaceDetection> detect(ImageView image) const;
+  // The input sides detect() runs on a width x height image: the option, or auto's choice (512 first).
+  std::vector<int> detector_input_sizes(int width, int height) const;
   // Landmarks of each crop, RELATIVE to the crop (0..1), exactly as FaceLandmark68Net decodes them.
   std::vector<FaceLandmarks> landmarks(ImageView image, const std::vector<FaceRect>& crops) const;
   std::vector<FaceDescriptor> descriptors(ImageView image, const std::vector<FaceRect>& crops) const;
@@ -46,6 +53,11 @@ class FaceModels {
 
   // How many times detect() ran (tests check that tracking detects only every N frames).
   long detector_runs() const;
+  // Seconds spent in each net so far, preprocessing and decoding included (stages report them per phase).
+  struct Seconds {
+    double detect = 0, landmarks = 0, descriptors = 0, attributes = 0;
+  };
+  Seconds seconds() const;
 
  private:
   struct Impl;

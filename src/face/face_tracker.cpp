@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <tuple>
 
+#include "face/face_association.h"
 #include "face/face_crops.h"
 #include "face/face_identity.h"
 #include "face/face_smooth.h"
@@ -72,6 +72,14 @@ void FaceTracker::record(TrackFrame& out, const Active& a, bool detected, double
   ++t.frames;
 }
 
+FaceBox FaceTracker::predicted_box(const Active& a) const {
+  FaceBox lb = face_landmarks_bbox(a.landmarks);
+  const FaceBox& r = a.box_in_landmarks;
+  // Constant-velocity prediction: the crop moves with the face's last displacement.
+  return {lb.x + r.x * lb.width + a.velocity.x, lb.y + r.y * lb.height + a.velocity.y, r.width * lb.width,
+          r.height * lb.height};
+}
+
 void FaceTracker::detect_frame(ImageView frame, TrackFrame& out) {
   const int W = frame.width, H = frame.height;
   out.detector_ran = true;
@@ -82,6 +90,7 @@ void FaceTracker::detect_frame(ImageView frame, TrackFrame& out) {
     FaceRect c = face_rect_clip(face_box_round_trip(d.box, W, H, 2), W, H);
     if (!c.empty()) dets.push_back(d), crops.push_back(c);
   }
+  // Landmarks from each detection's own crop (face-api's cascade: ingest's parity depends on it).
   auto landmarks = models_.landmarks_in_image(frame, crops);
   std::vector<FaceRect> desc_crops;
   std::vector<size_t> desc_of;
@@ -89,55 +98,63 @@ void FaceTracker::detect_frame(ImageView frame, TrackFrame& out) {
     FaceRect r = face_descriptor_rect(landmarks[i], crops[i], W, H);
     if (!r.empty()) desc_crops.push_back(r), desc_of.push_back(i);
   }
-  std::vector<FaceDescriptor> descriptors(dets.size());
-  std::vector<bool> has_descriptor(dets.size(), false);
+  std::vector<FaceAssociationDetection> candidates(dets.size());
+  for (size_t i = 0; i < dets.size(); ++i)
+    candidates[i].box = dets[i].box, candidates[i].landmark_box = face_landmarks_bbox(landmarks[i]),
+    candidates[i].score = dets[i].score;
   auto computed = models_.descriptors(frame, desc_crops);
-  for (size_t k = 0; k < desc_of.size(); ++k) descriptors[desc_of[k]] = computed[k], has_descriptor[desc_of[k]] = true;
+  for (size_t k = 0; k < desc_of.size(); ++k)
+    candidates[desc_of[k]].descriptor = computed[k], candidates[desc_of[k]].has_descriptor = true;
 
-  // Candidate (distance, detection, track) pairs, assigned greedily by distance: one identity per track.
-  std::vector<std::tuple<double, size_t, int>> pairs;
-  for (size_t i = 0; i < dets.size(); ++i) {
-    FaceBox lb = face_landmarks_bbox(landmarks[i]);
-    for (auto& t : tracks_) {
-      bool overlapping = false;
-      for (auto& a : active_)
-        if (a.track_id == t.id && face_box_iou(lb, face_landmarks_bbox(a.landmarks)) > options_.min_overlap)
-          overlapping = true;
-      if (!has_descriptor[i] || t.descriptor_count == 0) {
-        if (overlapping) pairs.emplace_back(options_.continue_distance, i, t.id);
-        continue;
-      }
-      double d = face_descriptor_distance(descriptors[i], t.descriptor);
-      if (d < options_.identity_distance || (overlapping && d < options_.continue_distance)) pairs.emplace_back(d, i, t.id);
-    }
+  std::vector<FaceAssociationTrack> known(tracks_.size());
+  for (auto& t : tracks_) {
+    FaceAssociationTrack& k = known[size_t(t.id)];
+    k.id = t.id;
+    k.has_descriptor = t.descriptor_count > 0;
+    k.descriptor = t.descriptor;
   }
-  std::sort(pairs.begin(), pairs.end());
-  std::vector<int> track_of(dets.size(), -1);
-  std::vector<bool> track_used(tracks_.size(), false);
-  for (auto& [d, i, id] : pairs)
-    if (track_of[i] < 0 && !track_used[size_t(id)]) track_of[i] = id, track_used[size_t(id)] = true;
+  for (auto& a : active_) {
+    FaceAssociationTrack& k = known[size_t(a.track_id)];
+    k.live = true;
+    k.predicted_box = predicted_box(a);
+    k.landmark_box = face_landmarks_bbox(a.landmarks);
+  }
+  FaceAssociationOptions ao;
+  ao.identity_distance = options_.identity_distance;
+  ao.merge_distance = options_.continue_distance;
+  ao.min_overlap = options_.min_overlap;
+  ao.min_containment = options_.min_containment;
+  FaceAssociation association = face_associate(candidates, known, ao);
 
   std::vector<Active> was_active;
   was_active.swap(active_);
-  std::vector<Active> missed;  // active tracks the detector did not see this time
+  std::vector<bool> taken(tracks_.size(), false);
+  for (int id : association.track_of)
+    if (id >= 0) taken[size_t(id)] = true;
+  for (int id : association.ended) taken[size_t(id)] = true;  // its face went to another track
+  std::vector<Active> missed;  // live tracks the detector did not see this time (and whose place nobody took)
   for (auto& a : was_active)
-    if (!track_used[size_t(a.track_id)] && a.misses < options_.max_detector_misses) {
+    if (!taken[size_t(a.track_id)] && a.misses < options_.max_detector_misses) {
       missed.push_back(a);
       ++missed.back().misses;
     }
   for (size_t i = 0; i < dets.size(); ++i) {
-    if (track_of[i] < 0) {
+    int id = association.track_of[i];
+    if (id == FaceAssociation::k_duplicate) continue;
+    if (id == FaceAssociation::k_new) {
       FaceTrack t;
       t.id = static_cast<int>(tracks_.size());
       tracks_.push_back(t);
-      track_of[i] = t.id;
+      id = t.id;
     }
-    FaceTrack& t = tracks_[size_t(track_of[i])];
-    if (has_descriptor[i]) {  // running mean of the identity
+    FaceTrack& t = tracks_[size_t(id)];
+    if (candidates[i].has_descriptor) {  // running mean of the identity
       ++t.descriptor_count;
-      for (size_t k = 0; k < 128; ++k) t.descriptor[k] += (descriptors[i][k] - t.descriptor[k]) / t.descriptor_count;
+      for (size_t k = 0; k < 128; ++k)
+        t.descriptor[k] += (candidates[i].descriptor[k] - t.descriptor[k]) / t.descriptor_count;
     }
-    FaceBox lb = face_landmarks_bbox(landmarks[i]);
+    // The track's crop is re-fitted from the detection: its box relative to the landmarks, as the detector sees it.
+    FaceBox lb = candidates[i].landmark_box;
     const FaceBox& b = dets[i].box;
     Active a{t.id, landmarks[i],
              {(b.x - lb.x) / lb.width, (b.y - lb.y) / lb.height, b.width / lb.width, b.height / lb.height}, {0, 0}};
@@ -150,14 +167,16 @@ void FaceTracker::detect_frame(ImageView frame, TrackFrame& out) {
 }
 
 std::vector<FaceTracker::Active> FaceTracker::propagate(ImageView frame, std::vector<Active> tracks, TrackFrame& out) {
+  // Tracks most recently confirmed by the detector first (then the longest): where two tracked crops end on one
+  // face, the first keeps it.
+  std::stable_sort(tracks.begin(), tracks.end(), [&](const Active& a, const Active& b) {
+    if (a.misses != b.misses) return a.misses < b.misses;
+    return tracks_[size_t(a.track_id)].frames > tracks_[size_t(b.track_id)].frames;
+  });
   std::vector<Active> kept;
   std::vector<FaceRect> crops;
   for (auto& a : tracks) {
-    FaceBox lb = face_landmarks_bbox(a.landmarks);
-    const FaceBox& r = a.box_in_landmarks;
-    // Constant-velocity prediction: the crop moves with the face's last displacement.
-    FaceBox box{lb.x + r.x * lb.width + a.velocity.x, lb.y + r.y * lb.height + a.velocity.y, r.width * lb.width,
-                r.height * lb.height};
+    FaceBox box = predicted_box(a);
     FaceRect c = face_rect_clip(box, frame.width, frame.height);
     double inside = c.empty() ? 0.0 : double(c.width) * c.height / (box.width * box.height);
     if (inside < options_.min_inside) continue;  // the face is leaving the frame: the track ends here
@@ -165,11 +184,21 @@ std::vector<FaceTracker::Active> FaceTracker::propagate(ImageView frame, std::ve
     crops.push_back(c);
   }
   auto landmarks = models_.landmarks_in_image(frame, crops);
+  FaceAssociationOptions ao;
+  ao.min_overlap = options_.min_overlap;
+  ao.min_containment = options_.min_containment;
+  std::vector<FaceBox> held;  // landmark boxes of the faces recorded in this frame so far (detections included)
+  for (auto& f : out.faces) held.push_back(face_landmarks_bbox(f.landmarks));
   std::vector<Active> survivors;
   for (size_t i = 0; i < kept.size(); ++i) {
     FaceBox before = face_landmarks_bbox(kept[i].landmarks), after = face_landmarks_bbox(landmarks[i]);
     double scale = std::sqrt((after.width * after.height) / std::max(1e-9, before.width * before.height));
     if (!(scale < options_.max_scale_change && scale > 1 / options_.max_scale_change)) continue;  // lost
+    // Never two tracks on one face: a crop that drifted onto a face another track holds ends here.
+    bool taken = false;
+    for (auto& h : held) taken = taken || face_same_place(after, h, ao);
+    if (taken) continue;
+    held.push_back(after);
     kept[i].velocity = centre_shift(kept[i].landmarks, landmarks[i]);
     kept[i].landmarks = landmarks[i];
     survivors.push_back(kept[i]);

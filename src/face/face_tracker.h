@@ -1,7 +1,8 @@
 // face_tracker.h — faces through a video. The detector runs every N frames (and on a shot cut); in between, the
 // landmark net runs on a crop placed from the previous frame's landmarks. Each track is one identity: detections
-// are matched to tracks by descriptor distance (and overlap), so a face that leaves and re-enters gets its old
-// track back. Frames with no face, several faces or a shot cut are recorded in the result, never an error.
+// are matched to tracks by place first (face_association.h), then by descriptor distance, so a face that leaves and
+// re-enters gets its old track back, and two tracks never cover one face (a detection at a track's place continues
+// it and re-fits its crop; tracked crops that drift onto one face are merged). Frames with no face, several faces or a shot cut are recorded in the result, never an error.
 // After the pass, track_smooth() smooths each track's landmarks and FFHQ crop quads over time.
 #pragma once
 #include <cstdint>
@@ -16,8 +17,10 @@ namespace s3e {
 struct FaceTrackerOptions {
   int detect_every = 5;               // run the detector on frames 0, N, 2N, ... (and after a shot cut)
   double identity_distance = 0.5;     // Euclidean descriptor distance under which a detection is a known identity
-  double continue_distance = 0.6;     // looser bound for a detection overlapping a track seen in the previous frame
-  double min_overlap = 0.3;           // IoU of landmark boxes for "overlapping"
+  double continue_distance = 0.8;     // looser bound for a detection at the place of a track seen in the previous
+                                      // frame (same face unless its descriptor is clearly someone else's)
+  double min_overlap = 0.3;           // "same place": IoU of boxes (detection vs predicted crop, landmark boxes) ...
+  double min_containment = 0.6;       // ... or the intersection covers this share of the smaller box
   double cut_threshold = 0.15;        // shot cut: mean |difference| of 32x32 grey thumbnails, 0..1
   double min_inside = 0.6;            // a tracked crop must keep this share of its area inside the frame
   double max_scale_change = 1.5;      // landmark box size change per frame beyond which the track is lost
@@ -73,6 +76,7 @@ class FaceTracker {
   // Landmark net on crops placed from the previous landmarks; records and returns the tracks that survive.
   std::vector<Active> propagate(ImageView frame, std::vector<Active> tracks, TrackFrame& out);
   bool shot_cut(ImageView frame);
+  FaceBox predicted_box(const Active& a) const;
   void record(TrackFrame& out, const Active& a, bool detected, double score, const FaceRect& crop);
 
   const FaceModels& models_;

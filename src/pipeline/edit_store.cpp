@@ -157,7 +157,16 @@ int pipeline_edit_store_run(Communicator& comm, const EditStoreOptions& options)
   if (protocol && editor.attribute_names() != store.attribute_names())
     throw DataError(fmt::format("{}: its attributes differ from those of the editor {} (was it trained on this "
                                 "store?); flip-each needs both", store.path().string(), options.editor));
-  const std::vector<EditStep> recipe = editor.parse_recipe(recipe_texts);
+  std::vector<EditStep> recipe;
+  try {
+    recipe = editor.parse_recipe(recipe_texts);
+  } catch (const UsageError& e) {
+    // The landmark backbone's editors know geometric attributes only: say why a "hair_color" cannot be had here.
+    if (store.attribute_text("backbone_kind") != "landmark") throw;
+    throw UsageError(std::string(e.what()) + " (the landmark backbone edits face shape and expression only; appearance "
+                                             "such as hair colour, glasses or age texture needs a generative "
+                                             "TorchScript backbone: docs/backbones.md)");
+  }
   std::string split_by;
   const double share = validation_share(cfg, editor);
   const std::vector<int64_t> rows = selected_rows(store, cfg, share, &split_by);

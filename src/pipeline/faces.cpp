@@ -4,6 +4,7 @@
 #include "pipeline/faces.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +15,7 @@
 #include "core/file_util.h"
 #include "face/face_align.h"
 #include "face/face_crops.h"
+#include "face/face_detector_size.h"
 #include "face/face_identity.h"
 #include "face/face_models.h"
 #include "face/face_overlay.h"
@@ -21,6 +23,7 @@
 #include "media/image_io.h"
 #include "media/video_reader.h"
 #include "media/video_writer.h"
+#include "pipeline/face_settings.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -86,11 +89,7 @@ int run_image(const std::string& input, const FaceModels& models, json& out, con
 
 int run_video(const StageRun& stage, const std::string& input, const FaceModels& models, json& out, const fs::path& overlay) {
   const Config& cfg = stage.config;
-  FaceTrackerOptions to;
-  to.detect_every = static_cast<int>(cfg.get_int("faces.detect_every"));
-  to.identity_distance = cfg.get_real("faces.identity_distance");
-  to.cut_threshold = cfg.get_real("faces.cut_threshold");
-  FaceTracker tracker(models, to);
+  FaceTracker tracker(models, face_tracker_options(cfg));
   int64_t max_frames = cfg.get_int("faces.max_frames");
   bool with_descriptor = models.options().load_descriptor, with_attributes = models.options().load_attributes;
 
@@ -174,19 +173,8 @@ int run_video(const StageRun& stage, const std::string& input, const FaceModels&
 }  // namespace
 
 void pipeline_faces_add_config(ConfigSchema& schema) {
-  schema
-      .add_int("faces.detector_input_size", 512, "TinyFaceDetector input side (multiple of 32)", 128, 1024)
-      .add_real("faces.detector_score", 0.5, "TinyFaceDetector score threshold", 0.01, 0.99)
-      .add_bool("faces.descriptors", true, "compute 128-D descriptors")
-      .add_bool("faces.attributes", true, "compute age, gender and expressions")
-      .add_text("faces.device", "cpu", "torch device of the face nets (cpu, cuda:0)")
-      .add_int("faces.detect_every", 5, "video: run the detector every N frames (landmarks track in between)", 1, 1000)
-      .add_real("faces.identity_distance", 0.5, "video: descriptor distance under which a detection is a known track",
-                0.05, 2.0)
-      .add_real("faces.cut_threshold", 0.15, "video: shot cut when grey thumbnails differ by more (0..1)", 0.01, 1.0)
-      .add_real("faces.sigma_landmarks", 1.5, "video: temporal Gaussian sigma of landmarks, frames (0: off)", 0, 100)
-      .add_real("faces.sigma_quad", 3.0, "video: temporal Gaussian sigma of the crop quads, frames (0: off)", 0, 100)
-      .add_int("faces.max_frames", 0, "video: stop after this many frames (0: all)", 0, 1e9);
+  face_settings_add_config(schema);
+  schema.add_int("faces.max_frames", 0, "video: stop after this many frames (0: all)", 0, 1e9);
 }
 
 int pipeline_faces_run(Communicator& comm, const FacesOptions& options) {
@@ -196,20 +184,28 @@ int pipeline_faces_run(Communicator& comm, const FacesOptions& options) {
   const std::string& input = inputs[0];
   const Config& cfg = stage.config;
   face_set_threads(stage.threads());
-  FaceModelsOptions mo;
-  mo.detector_input_size = static_cast<int>(cfg.get_int("faces.detector_input_size"));
-  mo.detector_score = cfg.get_real("faces.detector_score");
-  mo.load_descriptor = cfg.get_bool("faces.descriptors");
-  mo.load_attributes = cfg.get_bool("faces.attributes");
-  mo.device = cfg.get_text("faces.device");
+  const FaceModelsOptions mo = face_models_options(cfg);
   FaceModels models(mo);
 
-  bool image = VideoReader(input).info().is_image;  // a photo (or a one-picture image sequence)
+  const VideoInfo info = VideoReader(input).info();
+  bool image = info.is_image;  // a photo (or a one-picture image sequence)
   fs::path json_path = options.json_out.empty() ? stage.run_dir / "faces.json" : fs::path(options.json_out);
   fs::path overlay = !options.overlay_out.empty() ? fs::path(options.overlay_out) : stage.run_dir / (image ? "faces_overlay.png" : "faces_overlay.mp4");
+  // The detector size decides which faces can be found at all (a too small one silently drops small faces), so the
+  // choice and what it implies are logged and recorded.
+  const std::vector<int> input_sizes = models.detector_input_sizes(info.width, info.height);
+  const double smallest = face_detector_min_face_height(info.width, info.height, input_sizes.back());
+  spdlog::info("faces: detector input size {} ({}) for {}x{}: finds faces from about {:.0f} px high",
+               fmt::join(input_sizes, "+"),
+               mo.detector_input_size == 0 ? fmt::format("auto, faces.detector_min_face = {:g}", mo.detector_min_face)
+                                           : std::string("set"),
+               info.width, info.height, smallest);
   json out = {{"input", input}, {"kind", image ? "image" : "video"},
-              {"settings", {{"detector", "TinyFaceDetector"}, {"input_size", mo.detector_input_size},
-                            {"score_threshold", mo.detector_score}, {"model_dir", models.options().model_dir.string()}}}};
+              {"settings", {{"detector", "TinyFaceDetector"},
+                            {"input_size", mo.detector_input_size == 0 ? json("auto") : json(mo.detector_input_size)},
+                            {"input_sizes_used", input_sizes}, {"min_face", mo.detector_min_face},
+                            {"min_face_found_px", smallest}, {"score_threshold", mo.detector_score},
+                            {"model_dir", models.options().model_dir.string()}}}};
   int rc = image ? run_image(input, models, out, overlay) : run_video(stage, input, models, out, overlay);
   out["overlay"] = overlay.string();
   file_write_atomic(json_path, out.dump(1));
