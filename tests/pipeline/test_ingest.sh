@@ -8,6 +8,8 @@
 #     happy > 0.05).
 #  3. The same list killed (SIGKILL) after its first committed item on 1 rank, then rerun on 2 ranks: item files
 #     identical to run 1's, and items done before the kill not redone (their done records unchanged).
+#  4. A small python3-torch TorchScript backbone (tests/backbone/make_torchscript_backbone.py) through ingest: W+
+#     latents of its shape, its attribute names, and measures equal to its classifier.pt on the stored latents.
 set -euo pipefail
 BIN="$1"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -147,4 +149,30 @@ done
 (cd "$WORK/run2/latents" && sha256sum *.h5) > "$WORK/run2.sha"
 diff "$WORK/run1.sha" "$WORK/run2.sha" || fail "item files differ between the 2-rank run and the killed+resumed run"
 echo "item files identical: $(wc -l < "$WORK/run1.sha")"
+
+# 4. A TorchScript backbone round trip.
+$PY "$ROOT/tests/backbone/make_torchscript_backbone.py" --out "$WORK/ts_backbone" --latent-shape 18,16 --size 64
+"$BIN" ingest "$MEDIA/cap13_edit2.mp4" --backbone "$WORK/ts_backbone" --run-dir "$WORK/run_ts" \
+  --set ingest.end_s=1 --set faces.detector_input_size=512 > "$WORK/run_ts.log" 2>&1 \
+  || { tail -n 20 "$WORK/run_ts.log"; fail "ingest with the TorchScript backbone"; }
+$PY - "$WORK" <<'PY'
+import json, sys
+import h5py, numpy as np, torch
+work = sys.argv[1]
+f = h5py.File(f"{work}/run_ts/store.h5", "r")
+side = json.load(open(f"{work}/ts_backbone/backbone.json"))
+z = f["latents"][:]
+names = [s.decode() for s in f["attribute_names"][:]]
+kind = f.attrs["backbone_kind"]; kind = kind.decode() if isinstance(kind, bytes) else kind
+print(f"torchscript: {z.shape[0]} rows of {z.shape[1:]}, attributes {names}, backbone_kind {kind}")
+assert z.shape[1:] == (18, 16) and z.shape[0] >= 20 and np.isfinite(z).all()
+assert names == side["attribute_names"] and kind == "torchscript"
+classifier = torch.jit.load(f"{work}/ts_backbone/classifier.pt")
+with torch.no_grad():
+    expected = classifier(torch.from_numpy(z)).numpy()
+err = np.abs(expected - f["measures"][:]).max()
+print(f"measures vs classifier.pt on the stored latents: max difference {err:.2e}")
+assert err < 1e-4
+assert np.std(z, axis=0).mean() > 1e-4, "latents should differ between frames (the encoder saw the moving face)"
+PY
 echo "PASS"
