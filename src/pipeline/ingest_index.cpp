@@ -93,9 +93,11 @@ IngestIndexSummary ingest_index_write(const IngestIndexOptions& o, const std::ve
   // 1. The done items, in plan order (input, then range), and their rows.
   std::vector<DoneItem> done;
   std::map<int64_t, std::vector<const IngestItem*>> items_of_input;
+  std::map<std::string, ItemStatus> status_of;  // read once: the video table below needs it again
   for (const IngestItem& item : items) {
     items_of_input[item.input].push_back(&item);
-    switch (ledger.status(item.id)) {
+    const ItemStatus status = status_of[item.id] = ledger.status(item.id);
+    switch (status) {
       case ItemStatus::done: {
         DoneItem d;
         d.item = &item;
@@ -111,7 +113,8 @@ IngestIndexSummary ingest_index_write(const IngestIndexOptions& o, const std::ve
     }
   }
   int64_t N = 0;
-  for (auto& d : done) N += d.rows;
+  std::map<std::string, json> info_of;
+  for (auto& d : done) N += d.rows, info_of[d.item->id] = d.info;
   if (N == 0)
     throw DataError(fmt::format("ingest: no face rows in any of the {} input(s) ({} item(s) done, {} failed: see {})",
                                 inputs.size(), summary.items_done, summary.items_failed,
@@ -187,10 +190,10 @@ IngestIndexSummary ingest_index_write(const IngestIndexOptions& o, const std::ve
     std::string reason;
     for (const IngestItem* item : items_of_input[int64_t(v)]) {
       ++n_all;
-      ItemStatus st = ledger.status(item->id);
+      const ItemStatus st = status_of.at(item->id);
       if (st == ItemStatus::done) {
         ++n_done;
-        json info = ledger.done_record(item->id)->info;
+        const json& info = info_of.at(item->id);
         if (info.contains("sha256")) v_sha[v] = info["sha256"].get<std::string>();
         v_frames[v] += info.value("frames", int64_t(0));
         v_rows[v] += info.value("rows", int64_t(0));
