@@ -7,10 +7,17 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
 #include <mutex>
 
 #include "core/errors.h"
+#include <dlfcn.h>
+#include <spdlog/spdlog.h>
+
 #include "face/face_association.h"
+#include "face/face_cpu.h"
 #include "face/face_crops.h"
 #include "face/face_detector_size.h"
 #include "face/face_nets.h"
@@ -75,6 +82,22 @@ void check_crops(ImageView image, const std::vector<FaceRect>& crops) {
                                               c.y, c.width, c.height, image.width, image.height));
 }
 
+// OpenMP's per-thread thread count (ATen's parallel_for, oneDNN and OpenBLAS-OpenMP read it), looked up at run time
+// in the OpenMP runtime LibTorch loaded (this library does not link one itself); at::set_num_threads otherwise, which
+// also rebuilds torch's pthreadpool on every change.
+int omp_threads_get() {
+  using Get = int (*)();
+  static Get get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  return get ? get() : at::get_num_threads();
+}
+
+void omp_threads_set(int threads) {
+  using Set = void (*)(int);
+  static Set set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (set) set(threads);
+  else at::set_num_threads(threads);
+}
+
 }  // namespace
 
 void face_set_threads(int threads) { at::set_num_threads(std::max(1, threads)); }
@@ -108,6 +131,102 @@ struct FaceModels::Impl {
     }
   };
 
+  // Kernel choice per (net, input side, batch rounded up to a power of two, intra-op threads): activation layout
+  // (NCHW or channels_last), convolutions through LibTorch's own per-call choice or all through oneDNN, and the
+  // threads (the ones set, or 1). By default a fixed choice: channels_last with every convolution through oneDNN,
+  // at the threads set. It was the fastest of the candidates on AMD EPYC (NCHW 2-3x slower there; on an Intel Xeon
+  // channels_last made the detector ~3x faster than NCHW, LibTorch 1.13's NCHW max_pool2d being slow), and a fixed
+  // choice keeps results bit-identical between processes: layouts differ in the last bits, and a stage's outputs
+  // must not depend on which process happened to measure which kernel faster (ingest's item files are compared
+  // byte for byte across rank counts). S3E_FACE_LAYOUT=measure times every candidate on the net's first such input
+  // and keeps the fastest (faster where another layout wins, not reproducible between processes);
+  // S3E_FACE_LAYOUT=nchw|channels_last|channels_last+onednn forces one (threads as set).
+  struct Choice {
+    bool channels_last = false, onednn = false;
+    int threads = 1;
+    std::string name() const {
+      return fmt::format("{}{}", channels_last ? "channels_last" : "nchw", onednn ? "+onednn" : "");
+    }
+  };
+  mutable std::mutex layout_mutex;
+  mutable std::map<std::string, Choice> layout_choice;
+  mutable std::vector<std::string> layout_lines;
+
+  // Sets the net's layout and kernels for input `x`; returns the intra-op threads to run it with.
+  template <class Net>
+  int layout_choose(const char* net_name, Net& net, const torch::Tensor& x) const {
+    int64_t batch = 1;
+    while (batch < x.size(0)) batch *= 2;
+    const int threads = omp_threads_get();
+    const std::string net_key = fmt::format("{}@{} batch {}", net_name, x.size(2), batch);
+    const std::string key = fmt::format("{} {}", net_key, threads);
+    std::lock_guard<std::mutex> lock(layout_mutex);
+    auto apply = [&](const Choice& c) {
+      net.channels_last = c.channels_last;
+      net.onednn = c.onednn;
+      return c.threads;
+    };
+    if (auto it = layout_choice.find(key); it != layout_choice.end()) return apply(it->second);
+    std::vector<Choice> candidates;
+    for (int t : {threads, 1}) {
+      if (t == 1 && threads == 1 && !candidates.empty()) break;
+      candidates.push_back({false, false, t});
+      candidates.push_back({true, false, t});
+      if (at::hasMKLDNN()) candidates.push_back({true, true, t});
+    }
+    Choice chosen = candidates.front();
+    std::string line;
+    const char* env = std::getenv("S3E_FACE_LAYOUT");
+    const bool measure = env && std::string(env) == "measure";
+    const std::string wanted = env && !measure ? env : (at::hasMKLDNN() ? "channels_last+onednn" : "channels_last");
+    bool forced = false;
+    if (!measure)
+      for (auto& c : candidates)
+        if (c.threads == threads && c.name() == wanted) chosen = c, forced = true;
+    if (!x.is_cpu()) {  // CPU kernels only: on an accelerator keep NCHW (asynchronous runs would time nothing)
+      chosen = {false, false, threads};
+      line = fmt::format("{} on {}: nchw (not measured off the CPU)", net_key, x.device().str());
+    } else if (forced) {
+      line = fmt::format("{} ({} thr): {} ({})", net_key, threads, wanted, env ? "S3E_FACE_LAYOUT" : "default");
+    } else {
+      // Round 0 warms every candidate up (oneDNN primitive creation, allocator); then the best of three runs each,
+      // interleaved so that load from other processes hits every candidate alike.
+      std::vector<double> best(candidates.size(), std::numeric_limits<double>::infinity());
+      for (int round = 0; round < 4; ++round)
+        for (size_t i = 0; i < candidates.size(); ++i) {
+          apply(candidates[i]);
+          omp_threads_set(candidates[i].threads);
+          auto start = std::chrono::steady_clock::now();
+          net.forward(x);
+          double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+          if (round > 0) best[i] = std::min(best[i], ms);
+        }
+      omp_threads_set(threads);
+      size_t pick = size_t(std::min_element(best.begin(), best.end()) - best.begin());
+      chosen = candidates[pick];
+      std::string times;
+      for (size_t i = 0; i < candidates.size(); ++i)
+        times += fmt::format("{}{} {} thr {:.2f}", i ? ", " : "", candidates[i].name(), candidates[i].threads, best[i]);
+      line = fmt::format("{} ({} thr set): {}, {} thr (measured ms: {})", net_key, threads, chosen.name(),
+                         chosen.threads, times);
+    }
+    spdlog::info("face nets: kernels of {}", line);
+    layout_lines.push_back(line);
+    layout_choice[key] = chosen;
+    return apply(chosen);
+  }
+
+  // Runs with `threads` intra-op threads, restoring the setting after (omp_threads_set).
+  struct ThreadScope {
+    int saved = omp_threads_get();
+    explicit ThreadScope(int threads) {
+      if (threads != saved) omp_threads_set(threads);
+    }
+    ~ThreadScope() {
+      if (omp_threads_get() != saved) omp_threads_set(saved);
+    }
+  };
+
   // Preprocesses crops [begin, end) into one [n,3,S,S] batch on the device.
   torch::Tensor batch(ImageView image, const std::vector<FaceRect>& crops, size_t begin, size_t end, int S,
                       bool center, const float mean[3]) const {
@@ -127,6 +246,7 @@ struct FaceModels::Impl {
 
 FaceModels::FaceModels(const FaceModelsOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
+  face_malloc_keep();
   if (impl_->options.model_dir.empty()) impl_->options.model_dir = face_model_dir();
   if (options.detector_input_size < 0 || options.detector_input_size % 32 ||
       options.detector_input_size > k_face_detector_max)
@@ -174,6 +294,13 @@ FaceModels::Seconds FaceModels::seconds() const {
   return impl_->seconds;
 }
 
+std::string FaceModels::layout_report() const {
+  std::lock_guard<std::mutex> lock(impl_->layout_mutex);
+  std::string out = face_malloc_keep();
+  for (auto& line : impl_->layout_lines) out += "\n" + line;
+  return out;
+}
+
 std::vector<FaceDetection> FaceModels::detect(ImageView image) const {
   if (image.width <= 0 || image.height <= 0) return {};
   ++impl_->detector_runs;
@@ -182,8 +309,17 @@ std::vector<FaceDetection> FaceModels::detect(ImageView image) const {
   FaceRect whole{0, 0, image.width, image.height};
   std::vector<FaceDetection> all;
   for (int S : detector_input_sizes(image.width, image.height)) {
-    auto out = impl_->detector->forward(impl_->batch(image, {whole}, 0, 1, S, false, k_mean_detector));
-    out = out.to(torch::kCPU).contiguous();
+    torch::Tensor x, out;
+    {
+      Impl::Timer t{*impl_, &Seconds::detect_preprocess};
+      x = impl_->batch(image, {whole}, 0, 1, S, false, k_mean_detector);
+    }
+    {
+      Impl::Timer t{*impl_, &Seconds::detect_forward};
+      Impl::ThreadScope threads(impl_->layout_choose("detector", *impl_->detector, x));
+      out = impl_->detector->forward(x).to(torch::kCPU).contiguous();
+    }
+    Impl::Timer t{*impl_, &Seconds::detect_decode};
     TinyFaceDecodeOptions decode;
     decode.input_size = S;
     decode.score_threshold = impl_->options.detector_score;
@@ -212,7 +348,12 @@ std::vector<FaceLandmarks> FaceModels::landmarks(ImageView image, const std::vec
   torch::InferenceMode guard;
   std::vector<FaceLandmarks> result(crops.size());
   impl_->chunks(crops.size(), [&](size_t begin, size_t end) {
-    auto out = impl_->landmark_net->forward(impl_->batch(image, crops, begin, end, 112, true, k_mean_face));
+    auto x = impl_->batch(image, crops, begin, end, 112, true, k_mean_face);
+    torch::Tensor out;
+    {
+      Impl::ThreadScope threads(impl_->layout_choose("landmarks", *impl_->landmark_net, x));
+      out = impl_->landmark_net->forward(x);
+    }
     out = out.to(torch::kCPU).contiguous();
     const float* o = out.data_ptr<float>();
     for (size_t i = begin; i < end; ++i) {
@@ -246,7 +387,12 @@ std::vector<FaceDescriptor> FaceModels::descriptors(ImageView image, const std::
   torch::InferenceMode guard;
   std::vector<FaceDescriptor> result(crops.size());
   impl_->chunks(crops.size(), [&](size_t begin, size_t end) {
-    auto out = impl_->recognition_net->forward(impl_->batch(image, crops, begin, end, 150, true, k_mean_face));
+    auto x = impl_->batch(image, crops, begin, end, 150, true, k_mean_face);
+    torch::Tensor out;
+    {
+      Impl::ThreadScope threads(impl_->layout_choose("descriptor", *impl_->recognition_net, x));
+      out = impl_->recognition_net->forward(x);
+    }
     out = out.to(torch::kCPU).contiguous();
     for (size_t i = begin; i < end; ++i)
       std::copy_n(out.data_ptr<float>() + (i - begin) * 128, 128, result[i].begin());

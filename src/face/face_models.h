@@ -56,8 +56,14 @@ class FaceModels {
   // Seconds spent in each net so far, preprocessing and decoding included (stages report them per phase).
   struct Seconds {
     double detect = 0, landmarks = 0, descriptors = 0, attributes = 0;
+    // Parts of `detect`: pad + resize + normalise, the net, box decoding + NMS.
+    double detect_preprocess = 0, detect_forward = 0, detect_decode = 0;
   };
   Seconds seconds() const;
+
+  // The activation layout chosen per net and thread count (each measured once per process on its first input, or
+  // set by S3E_FACE_LAYOUT=nchw|channels_last), and the allocator setting; one line each.
+  std::string layout_report() const;
 
  private:
   struct Impl;

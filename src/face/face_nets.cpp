@@ -14,10 +14,24 @@ std::array<int64_t, 2> same_pad(int64_t in, int64_t k, int64_t s) {
   return {total / 2, total - total / 2};
 }
 
+// Set for the duration of a net's forward (FaceNetKernels): send every CPU float convolution to oneDNN. LibTorch
+// 1.13 otherwise runs 1x1 convolutions at batch < 16 on one thread as im2col + BLAS GEMM (OpenBLAS' Haswell kernel
+// on this build), which on AVX-512 CPUs is slower than oneDNN's JIT kernels.
+thread_local bool t_onednn = false;
+
+struct KernelScope {
+  bool saved = t_onednn;
+  explicit KernelScope(bool onednn) { t_onednn = onednn && at::hasMKLDNN(); }
+  ~KernelScope() { t_onednn = saved; }
+};
+
 // at::conv2d with square stride/padding (spelled out: brace lists are ambiguous with the string-padding overload).
 torch::Tensor conv(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, int64_t stride = 1,
                    int64_t pad_h = 0, int64_t pad_w = 0, int64_t groups = 1) {
   const int64_t s[2] = {stride, stride}, p[2] = {pad_h, pad_w}, d[2] = {1, 1};
+  if (t_onednn && x.is_cpu() && x.scalar_type() == at::kFloat)
+    return at::mkldnn_convolution(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt,
+                                  at::IntArrayRef(p, 2), at::IntArrayRef(s, 2), at::IntArrayRef(d, 2), groups);
   return at::conv2d(x, w, b, at::IntArrayRef(s, 2), at::IntArrayRef(p, 2), at::IntArrayRef(d, 2), groups);
 }
 
@@ -45,9 +59,14 @@ torch::Tensor max_pool_same(const torch::Tensor& x, int64_t k, int64_t s) {
 }
 
 // TinyYolo leaky: relu(x - 0.1x) + 0.1x with float32 0.1.
-torch::Tensor leaky(const torch::Tensor& x) {
+// In place on `x` (a fresh conv output): one temporary instead of four full-size ones.
+torch::Tensor leaky(torch::Tensor x) {
   auto min = x * 0.10000000149011612;
-  return at::relu(x - min) + min;
+  return x.sub_(min).relu_().add_(min);
+}
+
+at::MemoryFormat layout(bool channels_last) {
+  return channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
 }
 
 }  // namespace
@@ -92,8 +111,9 @@ TinyFaceDetectorNet::TinyFaceDetectorNet(const TfjsWeights& weights, torch::Devi
 }
 
 torch::Tensor TinyFaceDetectorNet::forward(const torch::Tensor& x) const {
-  // channels_last: LibTorch 1.13's NCHW max_pool2d is slow; NHWC pooling and convolutions are ~3x faster here.
-  auto y = leaky(conv(x.contiguous(at::MemoryFormat::ChannelsLast), conv0_w_, conv0_b_));  // 'valid'
+  KernelScope kernels(onednn);
+  // channels_last was ~3x faster on an Intel Xeon (NCHW max_pool2d), 2x slower on AMD EPYC (depthwise convs).
+  auto y = leaky(conv(x.contiguous(layout(channels_last)), conv0_w_, conv0_b_));  // 'valid'
   y = max_pool_same(y, 2, 2);
   for (int i = 0; i < 5; ++i) {
     // TinyYolo separable conv: explicit zero pad 1, depthwise 'valid', pointwise, bias, leaky.
@@ -121,13 +141,16 @@ FaceDenseNet::FaceDenseNet(const TfjsWeights& weights, torch::Device device, int
 }
 
 torch::Tensor FaceDenseNet::forward(const torch::Tensor& x) const {
-  torch::Tensor y = x;
+  KernelScope kernels(onednn);
+  torch::Tensor y = x.contiguous(layout(channels_last));
   for (int b = 0; b < 4; ++b) {
-    auto out1 = at::relu(b == 0 ? conv_tf(y, conv0_w_, conv0_b_, 2, true) : blocks_[b][0].forward(y, 2));
-    auto out2 = blocks_[b][1].forward(out1, 1);
-    auto out3 = blocks_[b][2].forward(at::relu(out1 + out2), 1);
-    auto out4 = blocks_[b][3].forward(at::relu(out1 + out2 + out3), 1);
-    y = at::relu(out1 + out2 + out3 + out4);
+    // The running sum is ((out1 + out2) + out3) + out4, as before, kept instead of recomputed; in place where the
+    // operand is a fresh temporary (fewer full-size allocations and passes over memory).
+    auto out1 = (b == 0 ? conv_tf(y, conv0_w_, conv0_b_, 2, true) : blocks_[b][0].forward(y, 2)).relu_();
+    auto sum = out1 + blocks_[b][1].forward(out1, 1);
+    sum.add_(blocks_[b][2].forward(at::relu(sum), 1));
+    sum.add_(blocks_[b][3].forward(at::relu(sum), 1));
+    y = sum.relu_();
   }
   y = at::avg_pool2d(y, {7, 7}, {2, 2}).flatten(1);
   return at::matmul(y, fc_w_) + fc_b_;
@@ -159,8 +182,9 @@ FaceRecognitionNet::FaceRecognitionNet(const TfjsWeights& weights, torch::Device
 torch::Tensor FaceRecognitionNet::conv_layer(const torch::Tensor& x, const std::string& p, int64_t stride, bool same,
                                              bool relu) const {
   const ConvLayer& l = layers_.at(p);
-  auto y = conv_tf(x, l.w, l.b, stride, same) * l.scale.view({1, -1, 1, 1}) + l.shift.view({1, -1, 1, 1});
-  return relu ? at::relu(y) : y;
+  // In place on the fresh conv output (same arithmetic, no full-size temporaries).
+  auto y = conv_tf(x, l.w, l.b, stride, same).mul_(l.scale.view({1, -1, 1, 1})).add_(l.shift.view({1, -1, 1, 1}));
+  return relu ? y.relu_() : y;
 }
 
 torch::Tensor FaceRecognitionNet::residual(const torch::Tensor& x, const std::string& p, bool down) const {
@@ -179,7 +203,8 @@ torch::Tensor FaceRecognitionNet::residual(const torch::Tensor& x, const std::st
 }
 
 torch::Tensor FaceRecognitionNet::forward(const torch::Tensor& x) const {
-  auto y = conv_layer(x, "conv32_down", 2, false, true);
+  KernelScope kernels(onednn);
+  auto y = conv_layer(x.contiguous(layout(channels_last)), "conv32_down", 2, false, true);
   y = at::max_pool2d(y, {3, 3}, {2, 2});
   for (auto p : {"conv32_1", "conv32_2", "conv32_3"}) y = residual(y, p, false);
   y = residual(y, "conv64_down", true);

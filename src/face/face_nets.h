@@ -4,6 +4,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <atomic>
 #include <map>
 #include <string>
 
@@ -38,6 +39,10 @@ class TinyFaceDetectorNet {
  public:
   TinyFaceDetectorNet(const TfjsWeights& weights, torch::Device device);
   torch::Tensor forward(const torch::Tensor& x) const;  // [N,3,S,S] -> [N,25,S/32,S/32]
+  // Activation layout: NCHW (false) or channels_last (true); which is faster depends on the CPU (face_models.cpp
+  // measures both once per process).
+  std::atomic<bool> channels_last{false};
+  std::atomic<bool> onednn{false};  // every convolution through oneDNN (else LibTorch's own choice per call)
 
  private:
   torch::Tensor conv0_w_, conv0_b_, conv8_w_, conv8_b_;
@@ -49,6 +54,7 @@ class FaceDenseNet {
  public:
   FaceDenseNet(const TfjsWeights& weights, torch::Device device, int64_t outputs);
   torch::Tensor forward(const torch::Tensor& x) const;  // [N,3,112,112] -> [N,outputs] (fc output, no activation)
+  std::atomic<bool> channels_last{false}, onednn{false};  // activation layout and kernels, as TinyFaceDetectorNet
 
  private:
   torch::Tensor conv0_w_, conv0_b_, fc_w_, fc_b_;
@@ -59,6 +65,7 @@ class FaceRecognitionNet {
  public:
   FaceRecognitionNet(const TfjsWeights& weights, torch::Device device);
   torch::Tensor forward(const torch::Tensor& x) const;  // [N,3,150,150] -> [N,128]
+  std::atomic<bool> channels_last{false}, onednn{false};  // activation layout and kernels, as TinyFaceDetectorNet
 
   struct ConvLayer {
     torch::Tensor w, b, scale, shift;

@@ -129,8 +129,11 @@ TEST(FaceClips, GroupPhotosSmallOn1080pAllFoundOneTrackEach) {
   int frontal = 0;
   for (auto& g : clip.faces_at(0)) frontal += g.frontal;
   EXPECT_EQ(frontal, 21);
-  for (auto& g : clip.faces_at(0))
-    if (g.frontal) EXPECT_TRUE(s.tracks_of_face.count(g.id)) << "face " << g.id << " never found";
+  for (auto& g : clip.faces_at(0)) {
+    if (g.frontal) {
+      EXPECT_TRUE(s.tracks_of_face.count(g.id)) << "face " << g.id << " never found";
+    }
+  }
   EXPECT_GE(s.faces_found, s.faces_expected * 85 / 100);
   EXPECT_EQ(s.doubled, 0);
   EXPECT_EQ(s.strays, 0);
