@@ -106,6 +106,11 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
   }
   if (frame_index.empty())
     throw DataError(fmt::format("{}: no frame could be decoded from frame {} on", item.path, context_begin));
+  // A stream that ends inside the range is truncated (the reader notices that itself only when it reads a file from
+  // its start): the range fails rather than ingest part of it silently.
+  if (item.end_frame >= 0 && frame_index.back() < item.end_frame - 1)
+    throw DataError(fmt::format("{}: the video ends at frame {}, inside frames {}..{} it declares (truncated?)",
+                                item.path, frame_index.back(), item.begin_frame, item.end_frame - 1));
 
   // 2. Smooth each track within its segments; choose the faces to keep.
   t = Clock::now();
