@@ -87,4 +87,11 @@ double face_box_iou(const FaceBox& a, const FaceBox& b) {
   return uni > 0 ? inter / uni : 0.0;
 }
 
+FaceNetCrops face_net_crops(const FaceLandmarks& landmarks, const FaceRect& landmark_crop, int image_width,
+                            int image_height) {
+  auto non_empty = [](FaceRect r) { return r.empty() ? FaceRect{0, 0, 1, 1} : r; };
+  return {non_empty(face_descriptor_rect(landmarks, landmark_crop, image_width, image_height)),
+          non_empty(face_rect_clip(face_aligned_rect(landmarks), image_width, image_height))};
+}
+
 }  // namespace s3e

@@ -24,6 +24,15 @@ FaceBox face_aligned_rect(const FaceLandmarks& landmarks);
 FaceRect face_descriptor_rect(const FaceLandmarks& landmarks, const FaceRect& landmark_crop, int image_width,
                               int image_height);
 
+// The crops the descriptor net and the attribute nets see for a tracked face (its landmarks and the crop the landmark
+// net saw). A crop that is empty at the frame border becomes {0, 0, 1, 1}: the face is still described (meaninglessly)
+// so that it keeps its place in the batch.
+struct FaceNetCrops {
+  FaceRect descriptor, attributes;
+};
+FaceNetCrops face_net_crops(const FaceLandmarks& landmarks, const FaceRect& landmark_crop, int image_width,
+                            int image_height);
+
 // The centres of the left eye (36-41), right eye (42-47) and mouth (48-67).
 FacePoint face_left_eye(const FaceLandmarks& landmarks);
 FacePoint face_right_eye(const FaceLandmarks& landmarks);

@@ -103,14 +103,9 @@ int run_video(const StageRun& stage, const std::string& input, const FaceModels&
     const TrackFrame& tf = tracker.push(frame.view());
     std::vector<FaceRect> dcrops, acrops;
     for (auto& f : tf.faces) {
-      dcrops.push_back(face_descriptor_rect(f.landmarks, f.crop, frame.width, frame.height));
-      acrops.push_back(face_rect_clip(face_aligned_rect(f.landmarks), frame.width, frame.height));
+      const FaceNetCrops c = face_net_crops(f.landmarks, f.crop, frame.width, frame.height);
+      dcrops.push_back(c.descriptor), acrops.push_back(c.attributes);
     }
-    auto keep = [](std::vector<FaceRect>& v) {
-      for (auto& r : v)
-        if (r.empty()) r = {0, 0, 1, 1};  // a degenerate crop at the border: described but meaningless
-    };
-    keep(dcrops), keep(acrops);
     descriptors.push_back(with_descriptor ? models.descriptors(frame.view(), dcrops) : std::vector<FaceDescriptor>(dcrops.size()));
     attributes.push_back(with_attributes ? models.attributes(frame.view(), acrops) : std::vector<FaceAttributes>(acrops.size()));
   }

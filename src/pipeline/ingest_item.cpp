@@ -23,10 +23,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// A degenerate crop at the frame border is still described (the descriptor is then meaningless, but the row keeps
-// its place; the face nets need a non-empty crop).
-FaceRect non_empty(FaceRect r) { return r.empty() ? FaceRect{0, 0, 1, 1} : r; }
-
 // Where one kept face of one frame ends up.
 struct RowRef {
   size_t frame;  // position in the tracker's frames
@@ -89,8 +85,8 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
     std::vector<FaceRect> dcrops, acrops;
     if (own(frame.index))
       for (auto& face : tf.faces) {
-        dcrops.push_back(non_empty(face_descriptor_rect(face.landmarks, face.crop, frame.width, frame.height)));
-        acrops.push_back(non_empty(face_rect_clip(face_aligned_rect(face.landmarks), frame.width, frame.height)));
+        const FaceNetCrops c = face_net_crops(face.landmarks, face.crop, frame.width, frame.height);
+        dcrops.push_back(c.descriptor), acrops.push_back(c.attributes);
       }
     t = Clock::now();
     descriptors.push_back(s.models->descriptors(frame.view(), dcrops));
