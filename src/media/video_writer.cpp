@@ -7,8 +7,13 @@ extern "C" {
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <map>
+#include <sstream>
+#include <utility>
 #include <vector>
 
 #include "core/errors.h"
@@ -20,6 +25,93 @@ extern "C" {
 namespace fs = std::filesystem;
 
 namespace s3e {
+
+namespace {
+
+// One codec choice of VideoWriterOptions::codec. Keep docs/media.md's codec table in step.
+struct CodecSpec {
+  const char* name;        // the option's value
+  const char* encoder;     // FFmpeg encoder
+  AVPixelFormat pix_fmt;   // what the encoder gets
+  int crf_max;             // crf range 0..crf_max; -1: crf and preset are ignored (lossless)
+  const char* containers;  // muxers (FFmpeg names) that can hold it, tried in this order for the error message
+};
+constexpr CodecSpec k_codecs[] = {
+    {"h264", "libx264", AV_PIX_FMT_YUV420P, 51, "mp4 matroska mov"},
+    {"h265", "libx265", AV_PIX_FMT_YUV420P, 51, "mp4 matroska mov"},
+    {"vp9", "libvpx-vp9", AV_PIX_FMT_YUV420P, 63, "mp4 matroska webm"},
+    // RGB as it is (no colour conversion), so decoding gives the bytes back exactly. FFV1 takes 8-bit RGB only
+    // packed as 0RGB32 (FFmpeg 5.1 lists gbrp9 and up, not gbrp; the CLI converts silently, we would fail).
+    {"ffv1", "ffv1", AV_PIX_FMT_0RGB32, -1, "matroska"},
+};
+// Muxer name -> the extension users write. Only these four: their timing, audio and determinism are tested.
+constexpr std::pair<const char*, const char*> k_container_exts[] = {
+    {"mp4", ".mp4"}, {"matroska", ".mkv"}, {"mov", ".mov"}, {"webm", ".webm"}};
+// x264's and x265's preset names, fastest first; vp9 maps them onto libvpx's deadline and cpu-used (below).
+constexpr const char* k_presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                     "medium",    "slow",      "slower",   "veryslow", "placebo"};
+// libvpx-vp9 for each preset above: realtime cpu-used 8..6, good 5..0, best 0. (Good quality mode treats cpu-used
+// above 5 as 5, so the three fastest switch to the realtime mode, which is faster and coarser.)
+constexpr std::pair<const char*, int> k_vp9_speeds[] = {{"realtime", 8}, {"realtime", 7}, {"realtime", 6},
+                                                        {"good", 5},     {"good", 4},     {"good", 3},
+                                                        {"good", 2},     {"good", 1},     {"good", 0},
+                                                        {"best", 0}};
+static_assert(std::size(k_presets) == std::size(k_vp9_speeds));
+
+const CodecSpec* codec_find(const std::string& name) {
+  for (const CodecSpec& c : k_codecs)
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+bool codec_fits(const CodecSpec& codec, const AVOutputFormat* ofmt) {
+  if (!ofmt) return false;
+  std::istringstream muxers(codec.containers);
+  for (std::string m; muxers >> m;)
+    if (m == ofmt->name) return true;
+  return false;
+}
+
+// ".mp4, .mkv or .mov": the extensions whose containers can hold `codec`.
+std::string codec_extensions(const CodecSpec& codec) {
+  std::vector<std::string> exts;
+  std::istringstream muxers(codec.containers);
+  for (std::string m; muxers >> m;)
+    for (auto& [muxer, ext] : k_container_exts)
+      if (m == muxer) exts.push_back(ext);
+  std::string out;
+  for (size_t i = 0; i < exts.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == exts.size() ? " or " : ", ") + exts[i];
+  return out;
+}
+
+std::string names_joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out;
+}
+
+// Packed RGB24 into a 0RGB32 frame (one native-endian 32-bit word per pixel, 0xXXRRGGBB: bgr0 in memory on
+// little-endian machines), byte for byte: a plain copy, so that lossless output does not depend on which of
+// swscale's paths a conversion would take.
+void rgb_to_0rgb32(const Frame& frame, AVFrame* out) {
+  for (int y = 0; y < frame.height; ++y) {
+    const uint8_t* s = frame.rgb.data() + static_cast<size_t>(y) * frame.width * 3;
+    uint8_t* row = out->data[0] + static_cast<ptrdiff_t>(y) * out->linesize[0];
+    for (int x = 0; x < frame.width; ++x, s += 3) {
+      const uint32_t word = uint32_t{s[0]} << 16 | uint32_t{s[1]} << 8 | s[2];
+      std::memcpy(row + 4 * x, &word, 4);
+    }
+  }
+}
+
+int preset_index(const std::string& preset) {
+  for (size_t i = 0; i < std::size(k_presets); ++i)
+    if (preset == k_presets[i]) return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace
 
 VideoWriterOptions video_writer_options_like(const VideoInfo& source) {
   VideoWriterOptions o;
@@ -39,6 +131,7 @@ struct VideoWriter::Impl {
   std::string path;
   fs::path temp;
   VideoWriterOptions opt;
+  const CodecSpec* codec = nullptr;
   AVRational fps{25, 1}, tb{1, 25};
   const AVOutputFormat* ofmt = nullptr;
   AVFormatContext* oc = nullptr;
@@ -74,30 +167,60 @@ VideoWriter::Impl::~Impl() {
 void VideoWriter::Impl::open_streams(int w, int h) {
   width = w;
   height = h;
-  const int enc_w = w & ~1, enc_h = h & ~1;
+  const bool subsampled = codec->pix_fmt == AV_PIX_FMT_YUV420P;
+  const int enc_w = subsampled ? w & ~1 : w, enc_h = subsampled ? h & ~1 : h;
   if (enc_w < 2 || enc_h < 2) throw UsageError(fmt::format("{}: cannot encode {}x{} frames", path, w, h));
-  const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
-  if (!codec) codec = avcodec_find_encoder(AV_CODEC_ID_H264);
-  if (!codec) throw UsageError("this FFmpeg has no H.264 encoder");
-  enc.reset(avcodec_alloc_context3(codec));
+  const AVCodec* av_codec = avcodec_find_encoder_by_name(codec->encoder);
+  if (!av_codec && codec == &k_codecs[0]) av_codec = avcodec_find_encoder(AV_CODEC_ID_H264);
+  if (!av_codec) throw UsageError(fmt::format("{}: this FFmpeg has no {} encoder (codec {})", path, codec->encoder,
+                                              codec->name));
+  enc.reset(avcodec_alloc_context3(av_codec));
   if (!enc) throw std::bad_alloc();
   enc->width = enc_w;
   enc->height = enc_h;
-  enc->pix_fmt = AV_PIX_FMT_YUV420P;
+  enc->pix_fmt = codec->pix_fmt;
   enc->time_base = tb;
   enc->framerate = fps;
   enc->thread_count = opt.threads;
-  // sws converts with BT.601 limited-range coefficients: tag the stream so that players invert the same matrix.
-  enc->colorspace = AVCOL_SPC_SMPTE170M;
-  enc->color_range = AVCOL_RANGE_MPEG;
+  if (subsampled) {
+    // sws converts with BT.601 limited-range coefficients: tag the stream so that players invert the same matrix.
+    enc->colorspace = AVCOL_SPC_SMPTE170M;
+    enc->color_range = AVCOL_RANGE_MPEG;
+  } else {
+    enc->colorspace = AVCOL_SPC_RGB;
+    enc->color_range = AVCOL_RANGE_JPEG;
+  }
   if (ofmt->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   AVDictionary* opts = nullptr;
-  av_dict_set(&opts, "preset", opt.preset.c_str(), 0);
-  av_dict_set(&opts, "crf", std::to_string(opt.crf).c_str(), 0);
-  int rc = avcodec_open2(enc.get(), codec, &opts);
+  const std::string name = codec->name;
+  if (name == "h264" || name == "h265") {
+    av_dict_set(&opts, "preset", opt.preset.c_str(), 0);
+    av_dict_set(&opts, "crf", std::to_string(opt.crf).c_str(), 0);
+  }
+  if (name == "h265") {
+    // x265 logs to stderr by itself; its settings SEI (info) names the CPU's features, so files would differ between
+    // machines. pools: x265 otherwise starts a worker per core whatever `threads` says (the libx265 wrapper ignores
+    // thread_count) and derives its frame threads from that core count; pinned, nothing depends on the machine.
+    std::string params = "log-level=error:info=0";
+    if (opt.threads > 0) params += fmt::format(":pools={}", opt.threads);
+    av_dict_set(&opts, "x265-params", params.c_str(), 0);
+  } else if (name == "vp9") {
+    // Constant quality: crf with no bitrate target. row-mt off: one deterministic row order whatever the threads.
+    const auto& [deadline, cpu_used] = k_vp9_speeds[preset_index(opt.preset)];
+    av_dict_set(&opts, "crf", std::to_string(opt.crf).c_str(), 0);
+    av_dict_set(&opts, "b", "0", 0);
+    av_dict_set(&opts, "deadline", deadline, 0);
+    av_dict_set(&opts, "cpu-used", std::to_string(cpu_used).c_str(), 0);
+    av_dict_set(&opts, "row-mt", "0", 0);
+  } else if (name == "ffv1") {
+    // Version 3 (per-slice CRCs) and every frame a keyframe: any frame decodes on its own, so seeks stay cheap.
+    av_dict_set(&opts, "level", "3", 0);
+    enc->gop_size = 1;
+  }
+  int rc = avcodec_open2(enc.get(), av_codec, &opts);
   av_dict_free(&opts);
   if (rc < 0)
-    throw UsageError(fmt::format("{}: cannot open the {} encoder (preset '{}', crf {}): {}", path, codec->name,
+    throw UsageError(fmt::format("{}: cannot open the {} encoder (preset '{}', crf {}): {}", path, av_codec->name,
                                  opt.preset, opt.crf, ff_error_text(rc)));
   vst = avformat_new_stream(oc, nullptr);
   if (!vst) throw std::bad_alloc();
@@ -105,10 +228,19 @@ void VideoWriter::Impl::open_streams(int w, int h) {
   vst->avg_frame_rate = fps;
   rc = avcodec_parameters_from_context(vst->codecpar, enc.get());
   if (rc < 0) throw UsageError(fmt::format("{}: {}", path, ff_error_text(rc)));
+  // MP4/MOV tag HEVC as hev1 by default; Apple's players (and browsers on macOS/iOS) accept only hvc1.
+  if (name == "h265" && (std::string(ofmt->name) == "mp4" || std::string(ofmt->name) == "mov"))
+    vst->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
 
   if (!opt.audio_source.empty()) {
     audio = std::make_unique<AudioTransfer>(opt.audio_source, oc, opt.limits);
     if (!audio->active()) audio.reset();
+    // AudioTransfer re-encodes to AAC only, which WebM cannot hold (the header would fail with FFmpeg's less
+    // helpful reason).
+    if (audio && !audio->copying() && std::string(ofmt->name) == "webm")
+      throw UsageError(fmt::format("{}: WebM holds only Opus or Vorbis audio, and the audio of {} would be re-encoded "
+                                   "to AAC; use .mkv or .mp4 to carry it",
+                                   path, opt.audio_source));
   }
   rc = avio_open2(&oc->pb, temp.c_str(), AVIO_FLAG_WRITE, nullptr, nullptr);
   if (rc < 0) throw UsageError(fmt::format("{}: cannot be written: {}", temp.string(), ff_error_text(rc)));
@@ -116,12 +248,14 @@ void VideoWriter::Impl::open_streams(int w, int h) {
   if (rc < 0) throw UsageError(fmt::format("{}: cannot write the {} header: {}", path, ofmt->name, ff_error_text(rc)));
   header_written = true;
 
-  sws.reset(sws_getContext(enc_w, enc_h, AV_PIX_FMT_RGB24, enc_w, enc_h, AV_PIX_FMT_YUV420P, SWS_BICUBIC, nullptr,
-                           nullptr, nullptr));
-  if (!sws) throw UsageError(fmt::format("{}: cannot convert RGB to YUV 4:2:0", path));
+  if (subsampled) {
+    sws.reset(sws_getContext(enc_w, enc_h, AV_PIX_FMT_RGB24, enc_w, enc_h, AV_PIX_FMT_YUV420P, SWS_BICUBIC, nullptr,
+                             nullptr, nullptr));
+    if (!sws) throw UsageError(fmt::format("{}: cannot convert RGB to YUV 4:2:0", path));
+  }
   pending->width = enc_w;
   pending->height = enc_h;
-  pending->format = AV_PIX_FMT_YUV420P;
+  pending->format = codec->pix_fmt;
   if (av_frame_get_buffer(pending.get(), 0) < 0) throw std::bad_alloc();
 }
 
@@ -153,7 +287,20 @@ VideoWriter::VideoWriter(const std::string& path, const VideoWriterOptions& opti
   m.opt = options;
   if (options.fps_num <= 0 || options.fps_den <= 0)
     throw UsageError(fmt::format("{}: frame rate {}/{} is not positive", path, options.fps_num, options.fps_den));
-  if (options.crf < 0 || options.crf > 51) throw UsageError(fmt::format("{}: crf {} is outside 0..51", path, options.crf));
+  m.codec = codec_find(options.codec);
+  if (!m.codec) {
+    std::vector<std::string> names;
+    for (const CodecSpec& c : k_codecs) names.push_back(c.name);
+    throw UsageError(fmt::format("{}: unknown codec '{}'; choose one of {}", path, options.codec, names_joined(names)));
+  }
+  if (m.codec->crf_max >= 0) {
+    if (options.crf < 0 || options.crf > m.codec->crf_max)
+      throw UsageError(fmt::format("{}: crf {} is outside 0..{} ({})", path, options.crf, m.codec->crf_max,
+                                   options.codec));
+    if (preset_index(options.preset) < 0)
+      throw UsageError(fmt::format("{}: preset '{}' is not one of {}", path, options.preset,
+                                   names_joined({std::begin(k_presets), std::end(k_presets)})));
+  }
   if (options.threads < 0) throw UsageError(fmt::format("{}: encoder threads {} < 0", path, options.threads));
   m.fps = {options.fps_num, options.fps_den};
   m.tb = options.time_base_num > 0 && options.time_base_den > 0
@@ -162,14 +309,28 @@ VideoWriter::VideoWriter(const std::string& path, const VideoWriterOptions& opti
   fs::path final_path(path);
   std::error_code ec;
   if (fs::is_directory(final_path, ec)) throw UsageError(fmt::format("{}: is a folder, not a video file name", path));
-  m.ofmt = av_guess_format(nullptr, path.c_str(), nullptr);
-  if (!m.ofmt || avformat_query_codec(m.ofmt, AV_CODEC_ID_H264, FF_COMPLIANCE_NORMAL) != 1)
-    throw UsageError(fmt::format("{}: the file extension names no container for H.264 video; use .mp4, .mkv or .mov",
-                                 path));
+  // The container: named by options.container, or by the file's extension (a temporary name of the caller's,
+  // such as the item ledger's ".x.mp4.tmp.123", needs the former).
+  const std::string by_name = options.container.empty() ? path : "x." + options.container;
+  m.ofmt = av_guess_format(nullptr, by_name.c_str(), nullptr);
+  if (!codec_fits(*m.codec, m.ofmt)) {
+    bool known = false;
+    for (auto& [muxer, ext] : k_container_exts) known = known || (m.ofmt && std::string(m.ofmt->name) == muxer);
+    if (known)
+      throw UsageError(fmt::format("{}: a {} file cannot hold {} video; for {} use {}", path,
+                                   fs::path(by_name).extension().string(), options.codec, options.codec,
+                                   codec_extensions(*m.codec)));
+    throw UsageError(fmt::format("{}: the file extension names no container for {} video; use {}", path,
+                                 options.codec, codec_extensions(*m.codec)));
+  }
   file_ensure_writable_dir(final_path.parent_path().empty() ? fs::path(".") : final_path.parent_path());
   m.temp = file_temp_path(final_path);
   int rc = avformat_alloc_output_context2(&m.oc, m.ofmt, nullptr, m.temp.c_str());
   if (rc < 0) throw UsageError(fmt::format("{}: {}", path, ff_error_text(rc)));
+  // Matroska and WebM draw random segment and track UIDs unless bit-exact; MP4/MOV are deterministic already (and
+  // stay as they were: bit-exact would drop their encoder tag).
+  const std::string muxer = m.ofmt->name;
+  if (muxer == "matroska" || muxer == "webm") m.oc->flags |= AVFMT_FLAG_BITEXACT;
 }
 
 VideoWriter::~VideoWriter() = default;
@@ -198,10 +359,14 @@ void VideoWriter::write(const Frame& frame) {
   }
   // The encoder may still reference the previous picture's buffer.
   if (av_frame_make_writable(m.pending.get()) < 0) throw std::bad_alloc();
-  // Only the even part is encoded: the source rectangle keeps the full row stride (crops an odd last column).
-  int src_stride[4] = {ff_pad_packed(frame.rgb.data(), frame.width * 3, m.enc->height, m.padded), 0, 0, 0};
-  const uint8_t* src[4] = {m.padded.data(), nullptr, nullptr, nullptr};
-  sws_scale(m.sws.get(), src, src_stride, 0, m.enc->height, m.pending->data, m.pending->linesize);
+  if (m.sws) {
+    // Only the even part is encoded: the source rectangle keeps the full row stride (crops an odd last column).
+    int src_stride[4] = {ff_pad_packed(frame.rgb.data(), frame.width * 3, m.enc->height, m.padded), 0, 0, 0};
+    const uint8_t* src[4] = {m.padded.data(), nullptr, nullptr, nullptr};
+    sws_scale(m.sws.get(), src, src_stride, 0, m.enc->height, m.pending->data, m.pending->linesize);
+  } else {
+    rgb_to_0rgb32(frame, m.pending.get());
+  }
   m.pending->pts = ticks;
   m.have_pending = true;
   m.last_ticks = ticks;
