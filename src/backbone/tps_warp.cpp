@@ -46,15 +46,37 @@ at::Tensor tps_warp_tensor(const at::Tensor& image, const at::Tensor& from, cons
   auto rhs = torch::cat({value, torch::zeros({B, 3, 2}, torch::kFloat64)}, 1);
   auto coef = torch::linalg_solve(system, rhs);  // [B,P+3,2]: bending weights, then the affine part
 
-  // Every output pixel centre, through the spline.
-  auto ys = torch::arange(H, torch::kFloat64) + 0.5, xs = torch::arange(W, torch::kFloat64) + 0.5;
+  // Pixel centres through the spline: `points` [B,M,2] -> where they come from [B,M,2].
+  auto through_spline = [&](const torch::Tensor& points) {
+    const int64_t M = points.size(1);
+    // Squared distances as |g|^2 + |c|^2 - 2 g.c: [B,M,P] without a [B,M,P,2] intermediate.
+    auto d2 = (points.pow(2).sum(2, true) + ctrl.pow(2).sum(2).unsqueeze(1) - 2 * torch::bmm(points, ctrl.transpose(1, 2)))
+                  .clamp_min(0);
+    auto affine_part = torch::cat({torch::ones({B, M, 1}, torch::kFloat64), points}, 2);
+    return torch::bmm(tps_kernel(d2), coef.narrow(1, 0, P)) + torch::bmm(affine_part, coef.narrow(1, P, 3));
+  };
+  auto centres = [](int64_t n, int64_t step) { return torch::arange(n, torch::kFloat64) * double(step) + 0.5; };
+  auto ys = centres(H, 1), xs = centres(W, 1);
   auto grid = torch::stack(torch::meshgrid({ys, xs}, "ij"), -1).flip(-1).view({1, H * W, 2}).expand({B, -1, -1});
-  // Squared distances as |g|^2 + |c|^2 - 2 g.c: [B,HW,P] without a [B,HW,P,2] intermediate.
-  auto d2 = (grid.pow(2).sum(2, true) + ctrl.pow(2).sum(2).unsqueeze(1) - 2 * torch::bmm(grid, ctrl.transpose(1, 2)))
-                .clamp_min(0);
-  auto bend = tps_kernel(d2);  // [B,HW,P]
-  auto grid_affine = torch::cat({torch::ones({B, H * W, 1}, torch::kFloat64), grid}, 2);
-  auto source = torch::bmm(bend, coef.narrow(1, 0, P)) + torch::bmm(grid_affine, coef.narrow(1, P, 3));  // [B,HW,2]
+  torch::Tensor source;
+  const int64_t step = std::max(1, options.grid_step);
+  if (step == 1) {
+    source = through_spline(grid);
+  } else {
+    // Displacement on a coarse lattice of pixel centres 0, step, 2 step, ... (covering the last pixel), then
+    // interpolated bilinearly at every pixel: lattice node i is pixel i * step, so align_corners = true.
+    const int64_t Hc = (H - 1 + step - 1) / step + 1, Wc = (W - 1 + step - 1) / step + 1;
+    auto coarse = torch::stack(torch::meshgrid({centres(Hc, step), centres(Wc, step)}, "ij"), -1).flip(-1)
+                      .view({1, Hc * Wc, 2}).expand({B, -1, -1});
+    auto displacement = (through_spline(coarse) - coarse).view({B, Hc, Wc, 2}).permute({0, 3, 1, 2});  // [B,2,Hc,Wc]
+    auto at = (grid - 0.5) / double(step);                                     // lattice coordinates of every pixel
+    auto lattice = torch::tensor({double(Wc - 1), double(Hc - 1)}, torch::kFloat64);
+    auto where = (at * 2 / lattice - 1).view({B, H, W, 2});
+    auto fine = torch::nn::functional::grid_sample(
+        displacement, where,
+        torch::nn::functional::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(true));
+    source = grid + fine.permute({0, 2, 3, 1}).reshape({B, H * W, 2});
+  }
   // Pixel coordinates -> grid_sample's [-1, 1] (align_corners = false: -1 and 1 are the outer edges).
   auto sizes = torch::tensor({double(W), double(H)}, torch::kFloat64);
   auto normalised = (source * 2 / sizes - 1).view({B, H, W, 2}).to(image.scalar_type());

@@ -19,6 +19,12 @@ namespace s3e {
 struct TpsOptions {
   int pins_per_side = 8;       // border points held in place per side (corners included once)
   double regularisation = 1e-6;  // added to the kernel's diagonal: keeps coinciding control points solvable
+  // The spline is evaluated every `grid_step` pixels and its displacement interpolated bilinearly in between (1: at
+  // every pixel). The spline is smooth at the scale of a few pixels away from its control points, so a step of 4
+  // misplaces no pixel by more than 0.12 px (measured for a 6 px mouth-corner edit, next to the moved points; tested
+  // < 0.15), well under the resampling's own blur and the 0.6-1.3 px at which landmarks are re-detected, at 1/16 of
+  // the cost: per pixel it is a [pixels x points] matrix per image, ~200 ms for a 192 px crop here.
+  int grid_step = 4;
 };
 
 // The warped image (same size), RGB.
