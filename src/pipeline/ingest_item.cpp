@@ -1,6 +1,7 @@
 #include "pipeline/ingest_item.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cmath>
@@ -141,11 +142,13 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
     if (own(frame_index[i]))
       for (size_t k = 0; k < frames[i].faces.size(); ++k)
         if (keep(frames[i].faces[k].track_id) && big_enough(frames[i].faces[k])) rows.push_back({i, k});
+  // An input without a face is not an error: its frames are simply not rows (the video table says "no face", and
+  // `edit --videos` passes its frames through unchanged). Logged, since a training set rarely means to hold one.
   if (rows.empty() && item.ranges == 1)
-    throw DataError(fmt::format("{}: no face found in {} frame(s){}", item.path, own_frames,
-                                small_faces ? fmt::format(" ({} face(s) lower than ingest.min_face_px = {} ignored)",
-                                                          small_faces, s.min_face_px)
-                                            : ""));
+    spdlog::warn("ingest: {}: no face found in {} frame(s){}", item.path, own_frames,
+                 small_faces ? fmt::format(" ({} face(s) lower than ingest.min_face_px = {} ignored)", small_faces,
+                                           s.min_face_px)
+                             : "");
 
   // 3. Align: the landmarks in the aligned crop of each kept face.
   const int crop = binfo.crop_size;

@@ -53,7 +53,8 @@ std::vector<ColumnSpec> ingest_item_columns(const IngestItemSettings& settings);
 // Processes `item` and writes its item file to `out` (a temporary path of the ledger); fills ctx.info() (frames,
 // rows, tracks, the input's facts) and ctx.timings() (decode, detect, landmarks, describe, track (the tracker's own
 // association work), attributes, align, encode, write, hash).
-// Throws DataError for a bad input (the probe's error, undecodable or truncated, no face in a whole input).
+// Throws DataError for a bad input (the probe's error, undecodable or truncated). An input without a face gives an
+// item file without rows (and a warning).
 void ingest_item_run(const IngestItem& item, const IngestItemSettings& settings, const std::filesystem::path& out,
                      ItemContext& ctx);
 
