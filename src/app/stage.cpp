@@ -83,6 +83,11 @@ void Stage::add_alias(const std::string& flag, const std::string& key, const std
   aliases_.emplace_back(flag, key);
 }
 
+void Stage::add_switch(const std::string& flag, const std::string& key, const std::string& help) {
+  options_.add_options()(flag.c_str(), (help + " (config: " + key + " = true)").c_str());
+  switches_.emplace_back(flag, key);
+}
+
 std::string Stage::io(const std::string& key) const { return config_->get_text("io." + key); }
 
 std::string Stage::io_required(const std::string& key) const {
@@ -183,6 +188,8 @@ bool Stage::parse(int argc, char** argv) {
       assignments.emplace_back(key, joined);
     }
   }
+  for (auto& [flag, key] : switches_)
+    if (vars_.count(flag)) assignments.emplace_back(key, "true");
   config_ = std::make_unique<Config>(config_resolve(schema_, files, assignments, other_stages_keys()));
   fresh_ = vars_.count("fresh") > 0;
 

@@ -44,6 +44,8 @@ class Stage {
   // Flag `--<flag>` as a shorthand of config key `key` (as --seed is of run.seed); a repeatable flag's values are
   // joined with ", " (e.g. --edit smile=1 --edit age=-1 -> edit.recipe = "smile=1, age=-1").
   void add_alias(const std::string& flag, const std::string& key, const std::string& help, bool repeatable = false);
+  // Flag `--<flag>` without a value that sets the bool config key `key` to true.
+  void add_switch(const std::string& flag, const std::string& key, const std::string& help);
   // The path of io.<key> ("" when not given).
   std::string io(const std::string& key) const;
   // The same, or a UsageError telling how to give it.
@@ -96,7 +98,8 @@ class Stage {
     Io direction;
   };
   std::vector<IoDecl> io_;
-  std::vector<std::pair<std::string, std::string>> aliases_;  // flag -> config key
+  std::vector<std::pair<std::string, std::string>> aliases_;   // flag -> config key
+  std::vector<std::pair<std::string, std::string>> switches_;  // flag -> bool config key
   std::unique_ptr<RunManifest> manifest_;  // rank 0 of a stage that writes
   bool fresh_ = false;
   bool read_only_ = false;

@@ -187,6 +187,16 @@ const std::string& Config::get_text(const std::string& name) const {
   key_of(name);
   return values_.at(name);
 }
+std::vector<std::string> Config::get_text_list(const std::string& name) const {
+  std::vector<std::string> out;
+  std::stringstream in(get_text(name));
+  for (std::string part; std::getline(in, part, ',');) {
+    const auto b = part.find_first_not_of(" \t"), e = part.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(part.substr(b, e - b + 1));
+  }
+  return out;
+}
+
 std::vector<int> Config::get_int_list(const std::string& name) const {
   return config_parse_int_list(get_text(name), "config key " + name + " (from " + source_of(name) + ")");
 }

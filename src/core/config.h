@@ -60,6 +60,8 @@ class Config {
   const std::string& get_text(const std::string& name) const;  // text and choice keys
   // A list of integers "0-10" or "1,4,7" or "0-3,8" (empty text -> empty list).
   std::vector<int> get_int_list(const std::string& name) const;
+  // A comma-separated text key as its items, each trimmed of blanks; empty items dropped.
+  std::vector<std::string> get_text_list(const std::string& name) const;
   const std::string& source_of(const std::string& name) const;
 
   // The effective configuration as an INI file (sections sorted, one comment line per key with its origin).

@@ -101,17 +101,22 @@ Image face_crop_aligned(ImageView frame, const FaceQuad& quad, int size) {
   return crop;
 }
 
-std::vector<float> face_paste_mask(int width, int height, const FaceLandmarks& landmarks, const FaceQuad& quad,
-                                   const FacePasteOptions& options) {
-  std::vector<float> mask(size_t(width) * height, 0.f);
-  auto hull = convex_hull(std::vector<FacePoint>(landmarks.begin(), landmarks.end()));
+FaceBlendMask face_blend_mask(int width, int height, const std::vector<FacePoint>& points, const FaceQuad& quad,
+                              const FacePasteOptions& options) {
+  FaceBlendMask mask;
+  if (points.empty()) return mask;
+  auto hull = convex_hull(points);
   double side = quad.side(), dilation = options.dilation * side, feather = std::max(options.feather * side, 1e-6);
   double reach = dilation + feather;
   // Only pixels near the hull can be non-zero.
-  FaceBox box = face_landmarks_bbox(landmarks);
-  int x0 = std::max(0, static_cast<int>(std::floor(box.x - reach))), y0 = std::max(0, static_cast<int>(std::floor(box.y - reach)));
-  int x1 = std::min(width - 1, static_cast<int>(std::ceil(box.right() + reach)));
-  int y1 = std::min(height - 1, static_cast<int>(std::ceil(box.bottom() + reach)));
+  double bx0 = points[0].x, by0 = points[0].y, bx1 = bx0, by1 = by0;
+  for (auto& p : points) bx0 = std::min(bx0, p.x), by0 = std::min(by0, p.y), bx1 = std::max(bx1, p.x), by1 = std::max(by1, p.y);
+  int x0 = std::max(0, static_cast<int>(std::floor(bx0 - reach))), y0 = std::max(0, static_cast<int>(std::floor(by0 - reach)));
+  int x1 = std::min(width - 1, static_cast<int>(std::ceil(bx1 + reach)));
+  int y1 = std::min(height - 1, static_cast<int>(std::ceil(by1 + reach)));
+  if (x1 < x0 || y1 < y0) return mask;
+  mask.x0 = x0, mask.y0 = y0, mask.width = x1 - x0 + 1, mask.height = y1 - y0 + 1;
+  mask.alpha.assign(size_t(mask.width) * mask.height, 0.f);
   const int size = 1024;  // any size: only used to test coverage by the quad
   for (int y = y0; y <= y1; ++y)
     for (int x = x0; x <= x1; ++x) {
@@ -121,27 +126,43 @@ std::vector<float> face_paste_mask(int width, int height, const FaceLandmarks& l
       FacePoint c = face_quad_to_crop(quad, size, p);
       if (c.x < 0.5 || c.y < 0.5 || c.x > size - 0.5 || c.y > size - 0.5) continue;
       double t = std::clamp((reach - d) / feather, 0.0, 1.0);
-      mask[size_t(y) * width + x] = static_cast<float>(t * t * (3 - 2 * t));  // smoothstep
+      mask.alpha[size_t(y - y0) * mask.width + (x - x0)] = static_cast<float>(t * t * (3 - 2 * t));  // smoothstep
     }
+  return mask;
+}
+
+void face_paste_masked(Image& frame, ImageView crop, const FaceQuad& quad, const FaceBlendMask& mask) {
+  if (crop.width != crop.height) throw std::invalid_argument("face_paste_masked: the aligned crop must be square");
+  const int size = crop.width;
+  for (int y = mask.y0; y < mask.y0 + mask.height; ++y)
+    for (int x = mask.x0; x < mask.x0 + mask.width; ++x) {
+      const float a = mask.alpha[size_t(y - mask.y0) * mask.width + (x - mask.x0)];
+      if (a <= 0.f) continue;
+      FacePoint c = face_quad_to_crop(quad, size, {x + 0.5, y + 0.5});
+      uint8_t* dst = frame.pixel(x, y);
+      for (int ch = 0; ch < 3; ++ch) {
+        float v = sample(crop, c.x - 0.5, c.y - 0.5, ch);
+        dst[ch] = static_cast<uint8_t>(std::lround(std::clamp(a * v + (1 - a) * dst[ch], 0.f, 255.f)));
+      }
+    }
+}
+
+std::vector<float> face_paste_mask(int width, int height, const FaceLandmarks& landmarks, const FaceQuad& quad,
+                                   const FacePasteOptions& options) {
+  const FaceBlendMask m =
+      face_blend_mask(width, height, std::vector<FacePoint>(landmarks.begin(), landmarks.end()), quad, options);
+  std::vector<float> mask(size_t(width) * height, 0.f);
+  for (int y = 0; y < m.height; ++y)
+    std::copy(m.alpha.begin() + size_t(y) * m.width, m.alpha.begin() + size_t(y + 1) * m.width,
+              mask.begin() + size_t(m.y0 + y) * width + m.x0);
   return mask;
 }
 
 void face_paste_back(Image& frame, const Image& crop, const FaceQuad& quad, const FaceLandmarks& landmarks,
                      const FacePasteOptions& options) {
-  if (crop.width != crop.height) throw std::invalid_argument("face_paste_back: the aligned crop must be square");
-  auto mask = face_paste_mask(frame.width, frame.height, landmarks, quad, options);
-  const int size = crop.width;
-  for (int y = 0; y < frame.height; ++y)
-    for (int x = 0; x < frame.width; ++x) {
-      float a = mask[size_t(y) * frame.width + x];
-      if (a <= 0.f) continue;
-      FacePoint c = face_quad_to_crop(quad, size, {x + 0.5, y + 0.5});
-      uint8_t* dst = frame.pixel(x, y);
-      for (int ch = 0; ch < 3; ++ch) {
-        float v = sample(crop.view(), c.x - 0.5, c.y - 0.5, ch);
-        dst[ch] = static_cast<uint8_t>(std::lround(std::clamp(a * v + (1 - a) * dst[ch], 0.f, 255.f)));
-      }
-    }
+  face_paste_masked(frame, crop.view(), quad,
+                    face_blend_mask(frame.width, frame.height,
+                                    std::vector<FacePoint>(landmarks.begin(), landmarks.end()), quad, options));
 }
 
 }  // namespace s3e

@@ -32,6 +32,25 @@ struct FacePasteOptions {
   double feather = 0.08;   // then fades to 0 over this share of the quad side
 };
 
+// A blend mask over the rectangle of the frame where it can be non-zero (empty when it is zero everywhere).
+struct FaceBlendMask {
+  int x0 = 0, y0 = 0, width = 0, height = 0;
+  std::vector<float> alpha;  // width*height, row-major, 0..1
+  float at(int x, int y) const {  // frame coordinates; 0 outside the rectangle
+    x -= x0, y -= y0;
+    return x < 0 || y < 0 || x >= width || y >= height ? 0.f : alpha[size_t(y) * width + x];
+  }
+};
+
+// Blend weights: 1 inside the convex hull of `points` (frame pixels) grown by options.dilation, fading to 0 over
+// options.feather (both as shares of the quad's side), and 0 wherever the quad does not cover the pixel. An edit
+// that moves landmarks passes both the source and the edited points, so the moved parts stay inside the mask.
+FaceBlendMask face_blend_mask(int frame_width, int frame_height, const std::vector<FacePoint>& points,
+                              const FaceQuad& quad, const FacePasteOptions& options);
+
+// Blends `crop` (square, aligned with `quad`) into `frame` under `mask`: pixels where the mask is 0 are not written.
+void face_paste_masked(Image& frame, ImageView crop, const FaceQuad& quad, const FaceBlendMask& mask);
+
 // Blend weights (0..1) for every frame pixel: 1 inside the dilated landmark hull, fading to 0 over the feather,
 // and 0 wherever the quad does not cover the pixel. Row-major width*height.
 std::vector<float> face_paste_mask(int width, int height, const FaceLandmarks& landmarks, const FaceQuad& quad,

@@ -12,6 +12,7 @@
 #include "core/file_util.h"
 #include "editor/editor_runtime.h"
 #include "pipeline/item_run.h"
+#include "pipeline/stage_settings.h"
 #include "store/item_index.h"
 #include "store/latent_store.h"
 #include "store/output_fingerprint.h"
@@ -29,21 +30,11 @@ constexpr const char* k_col_source_row = "edit/source_row";
 constexpr const char* k_col_attribute = "edit/attribute";
 constexpr const char* k_col_strength = "edit/strength";
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string part; std::getline(in, part, ',');) {
-    const auto b = part.find_first_not_of(" \t"), e = part.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(part.substr(b, e - b + 1));
-  }
-  return out;
-}
-
 std::vector<double> parse_strengths(const Config& cfg) {
   const std::string list = cfg.get_text("edit.strengths");
   if (list.empty()) return {cfg.get_real("edit.strength")};
   std::vector<double> out;
-  for (auto& text : split_list(list)) {
+  for (auto& text : cfg.get_text_list("edit.strengths")) {
     size_t used = 0;
     double s = 0;
     try {
@@ -141,7 +132,7 @@ int pipeline_edit_store_run(Communicator& comm, const EditStoreOptions& options)
   const Config& cfg = stage.config;
   torch::set_num_threads(stage.threads());
   const bool protocol = cfg.get_text("edit.protocol") != "none";
-  const std::vector<std::string> recipe_texts = split_list(cfg.get_text("edit.recipe"));
+  const std::vector<std::string> recipe_texts = cfg.get_text_list("edit.recipe");
   if (protocol == !recipe_texts.empty())
     throw UsageError(protocol ? "edit: give either a recipe (--edit NAME=STRENGTH) or --protocol, not both"
                               : "edit: nothing to do: give a recipe (--edit NAME=STRENGTH, repeated) or --protocol "
@@ -179,18 +170,7 @@ int pipeline_edit_store_run(Communicator& comm, const EditStoreOptions& options)
       output_fingerprint(cfg, 1, {options.store, (fs::path(options.editor) / "editor.h5").string(),
                                   (fs::path(options.editor) / "editor_weights.pt").string()},
                          {"edit.test_delay_ms"});
-  const fs::path settings_path = stage.run_dir / "edit.settings.txt";
-  if (comm.rank() == 0) {
-    const bool exists = fs::exists(settings_path);
-    if (stage.fresh) {
-      fs::remove_all(stage.run_dir / "items");
-      fs::remove_all(stage.run_dir / k_rows_dir);
-    } else if (exists && file_read_all(settings_path) != settings) {
-      throw UsageError(fmt::format("{} holds an edit with other settings or inputs ({}); use --fresh to redo it, or "
-                                   "another --run-dir", stage.run_dir.string(), settings_path.string()));
-    }
-    file_write_atomic(settings_path, settings);
-  }
+  if (comm.rank() == 0) stage_settings_claim(stage, settings, {k_rows_dir}, "an edit with other settings or inputs");
   comm.barrier();
 
   std::vector<ItemRunItem> items;

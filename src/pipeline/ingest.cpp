@@ -16,6 +16,7 @@
 #include "pipeline/ingest_inputs.h"
 #include "pipeline/ingest_item.h"
 #include "pipeline/item_run.h"
+#include "pipeline/stage_settings.h"
 #include "store/output_fingerprint.h"
 
 namespace fs = std::filesystem;
@@ -109,20 +110,12 @@ int pipeline_ingest_run(Communicator& comm, const IngestOptions& options) {
       output_fingerprint(cfg, 1, {}, {"ingest.test_delay_ms", "ingest.relabel", "ingest.thresholds_from",
                                       "ingest.label_quantile"}) +
       "backbone=" + backbone->info().fingerprint + "\n";
-  const fs::path settings_path = stage.run_dir / "ingest.settings.txt";
 
   // Rank 0 lists and probes the inputs once; every rank gets the same plan.
   std::string plan_text;
   if (comm.rank() == 0) {
-    if (stage.fresh) {
-      fs::remove_all(stage.run_dir / "items");
-      fs::remove_all(stage.run_dir / k_item_dir);
-      fs::remove(stage.run_dir / "label_thresholds.json");
-    } else if (fs::exists(settings_path) && file_read_all(settings_path) != fingerprint) {
-      throw UsageError(fmt::format("{} holds an ingest with other settings or another backbone ({}); use --fresh to "
-                                   "redo it, or another --run-dir", stage.run_dir.string(), settings_path.string()));
-    }
-    file_write_atomic(settings_path, fingerprint);
+    stage_settings_claim(stage, fingerprint, {k_item_dir, "label_thresholds.json"},
+                         "an ingest with other settings or another backbone");
     IngestPlanOptions po;
     po.range_seconds = cfg.get_real("ingest.range_seconds");
     // Context on both sides of a cut: the smoothing window (3 sigma) plus a detector interval to pick faces up.

@@ -30,14 +30,6 @@ float value_of(int64_t item, int64_t row, int64_t k) {
   return float(h % 100000) / 1000.0f;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string part; std::getline(in, part, ',');)
-    if (!part.empty()) out.push_back(part);
-  return out;
-}
-
 }  // namespace
 
 void pipeline_item_selftest_add_config(ConfigSchema& schema) {
@@ -50,7 +42,7 @@ int pipeline_item_selftest_run(Communicator& comm, const ItemSelftestOptions& op
   const StageRun& stage = options.run;
   const int64_t n = stage.config.get_int("selftest.items");
   const double ms_per_row = stage.config.get_real("selftest.ms_per_row");
-  const std::vector<std::string> fail_ids = split_list(stage.config.get_text("selftest.fail_ids"));
+  const std::vector<std::string> fail_ids = stage.config.get_text_list("selftest.fail_ids");
   std::vector<ItemRunItem> items;
   for (int64_t i = 0; i < n; ++i) items.push_back({fmt::format("item_{:04d}", i), double(rows_of(i)), i});
   const auto columns = store_columns({k_dim}, 1);
