@@ -325,6 +325,26 @@ TEST(Writer, CodecContainerCrfAndPresetAreCheckedUpFront) {
   EXPECT_EQ(other_files(dir.path(), ""), std::vector<std::string>{}) << "files left behind";
 }
 
+TEST(Writer, ContainerByNameForATemporaryFileName) {
+  // The item ledger hands out names like ".clip.mkv.tmp.123": the container is then named in the options.
+  TempDir dir("media_writer");
+  const fs::path out = dir / ".clip.mkv.tmp.123";
+  VideoWriterOptions options;
+  options.codec = "ffv1";
+  EXPECT_THROW(VideoWriter(out.string(), options), UsageError);  // no container in that name
+  options.container = "mkv";
+  {
+    VideoWriter writer(out.string(), options);
+    for (int i = 0; i < 3; ++i) writer.write(noisy_frame(32, 24, i));
+    writer.close();
+  }
+  VideoReader reader(out.string());
+  EXPECT_EQ(reader.info().codec, "ffv1");
+  EXPECT_NE(reader.info().container.find("matroska"), std::string::npos);
+  options.container = "webm";  // named containers are checked like extensions
+  EXPECT_THROW(VideoWriter((dir / "x.tmp").string(), options), UsageError);
+}
+
 TEST(ImageIo, PngRoundTripIsExactAndJpegClose) {
   TempDir dir("media_image");
   Frame f = pattern_frame(97, 61, 77);  // odd sizes on purpose
