@@ -11,6 +11,7 @@
 #include "core/errors.h"
 #include "core/file_util.h"
 #include "editor/editor_runtime.h"
+#include "pipeline/edit_provenance.h"
 #include "pipeline/item_run.h"
 #include "pipeline/stage_settings.h"
 #include "store/item_index.h"
@@ -253,18 +254,11 @@ int pipeline_edit_store_run(Communicator& comm, const EditStoreOptions& options)
   });
 
   if (comm.rank() == 0) {
-    const EditorContext& ectx = editor.context();
     ItemIndexSpec spec{k_store_schema, k_store_schema_version, columns, [&](RowFileWriter& index) {
       index.set_attr_int64s("latent_shape", store.latent_shape());
       index.write_strings(k_ds_attribute_names, store.attribute_names());
       if (store.has_column(k_ds_video_names)) index.write_strings(k_ds_video_names, store.read_strings(k_ds_video_names));
-      index.set_attr_string("edit_source_store", fs::absolute(options.store).lexically_normal().string());
-      index.set_attr_string("edit_editor", fs::absolute(options.editor).lexically_normal().string());
-      index.set_attr_string("edit_transform", editor.spec().transform);
-      index.set_attr_string("edit_classifier", ectx.classifier_path.empty() && !options.classifier.empty()
-                                                   ? fs::absolute(options.classifier).lexically_normal().string()
-                                                   : ectx.classifier_path);
-      index.set_attr_string("edit_classifier_sha256", editor.classifier_sha256());
+      edit_write_provenance(index, options.store, editor, options.classifier);
       index.set_attr_string("edit_mode", protocol ? "protocol" : "recipe");
       index.set_attr_string("edit_protocol", cfg.get_text("edit.protocol"));
       index.set_attr_string("edit_recipe", cfg.get_text("edit.recipe"));
@@ -274,15 +268,6 @@ int pipeline_edit_store_run(Communicator& comm, const EditStoreOptions& options)
       index.set_attr_string("edit_rows", cfg.get_text("edit.rows"));
       index.set_attr_string("edit_split_by", split_by);
       index.set_attr_string("edit_validation_share", fmt::format("{}", share));
-      index.set_attr_int64s("edit_seen_attributes", std::vector<int64_t>(ectx.train_attributes.begin(), ectx.train_attributes.end()));
-      index.set_attr_int64s("edit_unseen_attributes", std::vector<int64_t>(ectx.heldout_attributes.begin(), ectx.heldout_attributes.end()));
-      auto routing = ectx.routing.to(torch::kFloat).contiguous();
-      index.write_array_f32("edit/routing", {routing.size(0), routing.size(1)}, routing.data_ptr<float>());
-      auto masks = editor.group_mask();
-      if (masks.defined()) {
-        masks = masks.to(torch::kFloat).contiguous();
-        index.write_array_f32("edit/sparse_masks", {masks.size(0), masks.size(1)}, masks.data_ptr<float>());
-      }
     }};
     if (!options.out.parent_path().empty()) file_ensure_writable_dir(options.out.parent_path());
     const int64_t total = item_index_write_from_ledger(options.out, spec, ItemLedger(stage.run_dir), result.done_ids,

@@ -15,6 +15,7 @@
 #include "face/face_crops.h"
 #include "face/face_smooth.h"
 #include "media/video_reader.h"
+#include "pipeline/edit_provenance.h"
 #include "pipeline/ingest_item.h"
 #include "store/row_file_writer.h"
 #include "store/store_schema.h"
@@ -343,14 +344,7 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
     w.write_array_f32("tracks/strength", {T, int64_t(S)}, track_g.data());
     w.write_array_f32("tracks/achieved", {T, int64_t(S)}, track_achieved.data());
   }
-  const EditorContext& ectx = s.editor->context();
-  auto routing = ectx.routing.to(torch::kFloat).contiguous();
-  w.write_array_f32("edit/routing", {routing.size(0), routing.size(1)}, routing.data_ptr<float>());
-  auto masks = s.editor->group_mask();
-  if (masks.defined()) {
-    masks = masks.to(torch::kFloat).contiguous();
-    w.write_array_f32("edit/sparse_masks", {masks.size(0), masks.size(1)}, masks.data_ptr<float>());
-  }
+  edit_write_routing(w, *s.editor);
   w.finalize();
   timings["write"] += seconds_since(t);
 

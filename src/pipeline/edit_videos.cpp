@@ -12,6 +12,7 @@
 #include "editor/editor_runtime.h"
 #include "face/face_cpu.h"
 #include "face/face_models.h"
+#include "pipeline/edit_provenance.h"
 #include "pipeline/edit_video_item.h"
 #include "pipeline/ingest_inputs.h"
 #include "pipeline/item_run.h"
@@ -180,7 +181,6 @@ int pipeline_edit_videos_run(Communicator& comm, const EditVideosOptions& option
       if (st == ItemStatus::done)
         edited_path[size_t(it.index)] = fmt::format("{}/{}.{}", k_edit_video_dir, it.id, s.extension);
     }
-    const EditorContext& ectx = editor.context();
     ItemIndexSpec spec{k_store_schema, k_store_schema_version, columns, [&](RowFileWriter& index) {
       index.set_attr_int64s("latent_shape", store.latent_shape());
       index.write_strings(k_ds_attribute_names, store.attribute_names());
@@ -190,23 +190,10 @@ int pipeline_edit_videos_run(Communicator& comm, const EditVideosOptions& option
       for (auto* key : {"backbone", "backbone_name", "backbone_kind", "backbone_fingerprint"})
         index.set_attr_string(key, store.attribute_text(key));
       index.set_attr_string("source", "edit");
-      index.set_attr_string("edit_source_store", fs::absolute(options.store).lexically_normal().string());
-      index.set_attr_string("edit_editor", fs::absolute(options.editor).lexically_normal().string());
-      index.set_attr_string("edit_transform", editor.spec().transform);
-      index.set_attr_string("edit_classifier", ectx.classifier_path);
-      index.set_attr_string("edit_classifier_sha256", editor.classifier_sha256());
+      edit_write_provenance(index, options.store, editor, options.classifier);
       index.set_attr_string("edit_mode", "videos");
       index.set_attr_string("edit_recipe", cfg.get_text("edit.recipe"));
       index.set_attr_string("edit_units", s.strength.units);
-      index.set_attr_int64s("edit_seen_attributes", std::vector<int64_t>(ectx.train_attributes.begin(), ectx.train_attributes.end()));
-      index.set_attr_int64s("edit_unseen_attributes", std::vector<int64_t>(ectx.heldout_attributes.begin(), ectx.heldout_attributes.end()));
-      auto routing = ectx.routing.to(torch::kFloat).contiguous();
-      index.write_array_f32("edit/routing", {routing.size(0), routing.size(1)}, routing.data_ptr<float>());
-      auto masks = editor.group_mask();
-      if (masks.defined()) {
-        masks = masks.to(torch::kFloat).contiguous();
-        index.write_array_f32("edit/sparse_masks", {masks.size(0), masks.size(1)}, masks.data_ptr<float>());
-      }
     }};
     if (!options.out.parent_path().empty()) file_ensure_writable_dir(options.out.parent_path());
     const int64_t rows = item_index_write_from_ledger(options.out, spec, ledger, result.done_ids, [&](const std::string& id) {
