@@ -14,7 +14,8 @@
 #  4. A bulk list on 2 ranks: two good clips, a video with no face, two clips side by side (hstack: two tracks),
 #     a file that is not a video. The good ones and the two-face video (both tracks) are edited, the face-less
 #     video's frames are unchanged, the broken file is failed with its reason (exit 3). Killed (SIGKILL) after its
-#     first committed video and rerun: every video done exactly once, outputs byte-identical to run 4's.
+#     first committed video and rerun: every video done exactly once, outputs byte-identical to run 4's. With
+#     edit.tracks = 1 only the two-face video's track 1 is edited and the others fail, saying they have no track 1.
 set -euo pipefail
 BIN="$1"
 CHECK="$2"
@@ -180,6 +181,22 @@ for name in glob.glob(f"{a}/edited_latents/*.h5"):
         assert item["latents"].shape[0] == 0
     else:
         assert len(tracks) >= 1
+PY
+# One chosen track: the two-face video gets only track 1; videos without a track 1 fail, saying so.
+set +e
+"$BIN" "${BULK[@]}" --run-dir "$WORK/bulk_track1" --set edit.tracks=1 > "$WORK/bulk_track1.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 3 ]] || { tail -n 20 "$WORK/bulk_track1.log"; fail "edit.tracks = 1 exited $rc, expected 3"; }
+$PY - "$WORK/bulk_track1" <<'PY'
+import csv, glob, os, sys
+import h5py
+run = sys.argv[1]
+item = h5py.File(glob.glob(f"{run}/edited_latents/twofaces-*.h5")[0], "r")
+assert list(item["tracks/id"][:]) == [1], list(item["tracks/id"][:])
+failed = {os.path.basename(r["reason"].split(":")[0]): r["reason"] for r in csv.DictReader(open(f"{run}/failed.csv"))}
+assert "no track 1" in failed["clip.mp4"], failed["clip.mp4"]
+print("edit.tracks = 1: twofaces.mp4 edited on track 1 only; clip.mp4:", failed["clip.mp4"][-90:])
 PY
 for name in clip clip2 noface twofaces; do
   id="$(basename "$(ls "$WORK/bulk_a/videos/$name"-*.mkv)" .mkv)"
