@@ -148,7 +148,7 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
   if (!source.sha256.empty()) {
     const std::string sha = sha256_file(path);
     if (sha != source.sha256)
-      throw DataError(fmt::format("{}: the file changed since it was ingested (SHA-256 {} , the store has {}); "
+      throw DataError(fmt::format("{}: the file changed since it was ingested (SHA-256 {}, the store has {}); "
                                   "ingest it again", path, sha, source.sha256));
   }
   timings["hash"] += seconds_since(t);

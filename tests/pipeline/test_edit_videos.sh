@@ -16,6 +16,7 @@
 #     video's frames are unchanged, the broken file is failed with its reason (exit 3). Killed (SIGKILL) after its
 #     first committed video and rerun: every video done exactly once, outputs byte-identical to run 4's. With
 #     edit.tracks = 1 only the two-face video's track 1 is edited and the others fail, saying they have no track 1.
+#     A video changed since ingest fails, saying so.
 set -euo pipefail
 BIN="$1"
 CHECK="$2"
@@ -203,4 +204,13 @@ for name in clip clip2 noface twofaces; do
   "$CHECK" exact "$WORK/$name.mp4" "$WORK/bulk_a/videos/$id.mkv" "$WORK/bulk_a/edited_latents/$id.h5" \
     || fail "$name: pixels outside the masks changed"
 done
+# A video changed since ingest is refused, naming it, not edited with another video's faces.
+printf 'trailing bytes' >> "$WORK/noface.mp4"
+set +e
+"$BIN" "${BULK[@]}" --run-dir "$WORK/bulk_changed" > "$WORK/bulk_changed.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 3 ]] || { tail -n 20 "$WORK/bulk_changed.log"; fail "edit after a source changed exited $rc, expected 3"; }
+grep -q "noface.mp4: the file changed since it was ingested" "$WORK/bulk_changed/failed.csv" \
+  || { cat "$WORK/bulk_changed/failed.csv"; fail "the changed video's reason should say it changed since ingest"; }
 echo "PASS"
