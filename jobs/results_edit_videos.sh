@@ -9,7 +9,7 @@
 #  3. the judge: the source and the four H.264 outputs ingested again with faces.sigma_landmarks=0, judged by
 #     jobs/judge_edit_videos.py (re-detected measures, identity, landmark jitter vs the source's);
 #  4. PSNR outside the paste-back masks against the source re-encoded with the same settings, frame count, timestamps
-#     and audio packets (ffprobe / ffmpeg md5);
+#     and audio packets (ffprobe / ffmpeg md5); then `s3editor eval` on each H.264 output (eval_table.md);
 #  5. side effects: each edit's change of every measure in the edited latents (edited.h5) and re-detected, in IOD and
 #     in units of the measure's spread over the source's frames;
 #  6. images: four frames (face crops, about 1.25x) "source | smile +0.1 | eyes_open -0.05 | smile's change heat
@@ -113,6 +113,37 @@ amd5() { ffmpeg -v error -nostdin -i "$1" -map 0:a -c copy -f md5 - 2> /dev/null
   echo "smile_ffv1 exact: $("$CHECK" exact "$SRC" "$RUN/edit_smile_ffv1/videos/$ID.mkv" \
     "$RUN/edit_smile_ffv1/edited_latents/$ID.h5" && echo '(bit-exact outside the masks)' || echo '(DIFFERS)')"
 } | tee "$RUN/checks.txt"
+
+# 4b. `s3editor eval` on each H.264 output (the face nets re-run on every frame of both videos, no tracking):
+# identity (ID, TL-ID, TG-ID), faithfulness, locality, flicker, jitter; two runs at a time, one rank each.
+step "eval"
+for pairs in "smile smile_raw" "eyes eyes_raw"; do
+  pids=()
+  for e in $pairs; do
+    [[ -f "$RUN/eval_$e/metrics.json" ]] || { "$S3E" eval --edited "$RUN/edit_$e/edited.h5" --run-dir "$RUN/eval_$e" \
+      > "$RUN/eval_$e.log" 2>&1 & pids+=($!); }
+  done
+  for p in "${pids[@]}"; do wait "$p" || { tail -n 20 "$RUN"/eval_*.log; echo "FAILED: an eval run"; exit 1; }; done
+done
+$PY - "$RUN" "${EDITS[@]}" <<'PY' | tee "$RUN/eval_table.md"
+import json, sys
+run, names = sys.argv[1], sys.argv[2:]
+def f(x, fmt="{:.3f}"):
+    return "-" if x is None else fmt.format(x)
+print("| edit | frames judged (no face: source / edited) | ID (raw, Euclidean) | TL-ID | TG-ID (raw) | "
+      "asked / achieved (success) | preservation | locality landmarks / pixels | flicker (residual) | jitter vs source |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for name in names:
+    d = json.load(open(f"{run}/eval_{name}/metrics.json"))
+    s = d["summary"]
+    (attr, a), = d["attributes"].items()
+    print(f"| {name} | {s['frames_evaluated']} of {s['frames']} ({s['frames_no_face_source']} / "
+          f"{s['frames_no_face_edited']}) | {f(s['id'])} ({f(s['id_raw'])}, {f(s['id_euclidean'])}) | "
+          f"{f(s['tl_id'])} | {f(s['tg_id'])} ({f(s['tg_id_raw'])}) | {attr} {a['asked']:+.3f} / "
+          f"{a['achieved']:+.4f} ({f(a['success_rate'], '{:.0%}')}) | {f(s['preservation'], '{:.4f}')} | "
+          f"{f(s['locality_landmarks'], '{:.2f}')} / {f(s['locality_pixels'], '{:.2f}')} | {f(s['flicker'], '{:.2f}')} "
+          f"({f(s['residual'], '{:.2f}')}) | {f(s['jitter_ratio'])} |")
+PY
 
 # 5. The tables.
 step "tables"

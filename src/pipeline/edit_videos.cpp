@@ -194,6 +194,8 @@ int pipeline_edit_videos_run(Communicator& comm, const EditVideosOptions& option
       index.set_attr_string("edit_mode", "videos");
       index.set_attr_string("edit_recipe", cfg.get_text("edit.recipe"));
       index.set_attr_string("edit_units", s.strength.units);
+      // videos/edited and the item files are relative to the run folder, which --out may lie outside of.
+      index.set_attr_string("edit_run_dir", fs::absolute(stage.run_dir).lexically_normal().string());
     }};
     if (!options.out.parent_path().empty()) file_ensure_writable_dir(options.out.parent_path());
     const int64_t rows = item_index_write_from_ledger(options.out, spec, ledger, result.done_ids, [&](const std::string& id) {
