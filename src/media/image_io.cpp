@@ -95,6 +95,11 @@ void image_write_png(const std::string& path, const Frame& frame) {
   image_write(path, frame, AV_CODEC_ID_PNG, AV_PIX_FMT_RGB24, 0);
 }
 
+std::string image_encode_png(const Frame& frame, const std::string& what) {
+  check_frame(what, frame);
+  return image_encode(what, frame, AV_CODEC_ID_PNG, AV_PIX_FMT_RGB24, 0);
+}
+
 void image_write_jpeg(const std::string& path, const Frame& frame, int quality) {
   if (quality < 1 || quality > 100)
     throw UsageError(fmt::format("{}: JPEG quality {} is outside 1..100", path, quality));

@@ -19,4 +19,8 @@ void image_write_png(const std::string& path, const Frame& frame);
 // Baseline JPEG, 4:2:0; quality 1 (smallest) .. 100 (best).
 void image_write_jpeg(const std::string& path, const Frame& frame, int quality = 90);
 
+// The bytes of a lossless PNG (RGB24) file of `frame`, in memory (pages that embed pictures, e.g. the report).
+// `what` names the picture in errors.
+std::string image_encode_png(const Frame& frame, const std::string& what = "(in-memory PNG)");
+
 }  // namespace s3e
