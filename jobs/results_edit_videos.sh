@@ -130,14 +130,14 @@ import json, sys
 run, names = sys.argv[1], sys.argv[2:]
 def f(x, fmt="{:.3f}"):
     return "-" if x is None else fmt.format(x)
-print("| edit | frames judged (no face: source / edited) | ID (raw, Euclidean) | TL-ID | TG-ID (raw) | "
+print("| edit | edited frames judged (no face: source / edited) | ID (raw, Euclidean) | TL-ID | TG-ID (raw) | "
       "asked / achieved (success) | preservation | locality landmarks / pixels | flicker (residual) | jitter vs source |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for name in names:
     d = json.load(open(f"{run}/eval_{name}/metrics.json"))
     s = d["summary"]
     (attr, a), = d["attributes"].items()
-    print(f"| {name} | {s['frames_evaluated']} of {s['frames']} ({s['frames_no_face_source']} / "
+    print(f"| {name} | {s['frames_evaluated']} of {s['frames_evaluated'] + s['frames_no_face']} ({s['frames_no_face_source']} / "
           f"{s['frames_no_face_edited']}) | {f(s['id'])} ({f(s['id_raw'])}, {f(s['id_euclidean'])}) | "
           f"{f(s['tl_id'])} | {f(s['tg_id'])} ({f(s['tg_id_raw'])}) | {attr} {a['asked']:+.3f} / "
           f"{a['achieved']:+.4f} ({f(a['success_rate'], '{:.0%}')}) | {f(s['preservation'], '{:.4f}')} | "

@@ -81,7 +81,9 @@ std::string io_table(const nlohmann::json& files, const std::map<std::string, st
                   "<th>written by</th></tr></thead><tbody>";
   for (auto& [key, f] : files.items()) {
     const std::string sha = f.value("sha256", std::string());
-    auto producer = producers.find(sha);
+    // The stage that wrote this very file, else one that wrote the same bytes elsewhere (a copy).
+    auto producer = producers.find(sha + "|" + f.value("path", std::string()));
+    if (producer == producers.end()) producer = producers.find(sha);
     t += fmt::format("<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td>"
                      "<td class=\"sha\" title=\"{}\">{}</td><td>{}</td></tr>",
                      html_escape(key), html_escape(ctx.rel(f.value("path", std::string()))),
@@ -104,14 +106,17 @@ void add_lineage(Context& ctx) {
   std::stable_sort(manifests.begin(), manifests.end(), [](const ReportJsonFile* a, const ReportJsonFile* b) {
     return a->json.value("started_utc", std::string()) < b->json.value("started_utc", std::string());
   });
-  // Which stage wrote a file, by hash: a downstream input's hash equals its upstream's output hash.
+  // Which stage wrote a file: a downstream input's hash equals its upstream's output hash. Keyed by hash and path
+  // first, since points of a sweep write equal bytes (the same seed's world) under different paths.
   std::map<std::string, std::string> producers;
   for (auto* m : manifests)
     if (m->json.contains("outputs") && m->json["outputs"].is_object())
       for (auto& [key, f] : m->json["outputs"].items()) {
         const std::string sha = f.value("sha256", std::string());
-        if (!sha.empty())
-          producers[sha] = m->json.value("stage", std::string("?")) + " (" + ctx.rel(m->path.parent_path()) + ")";
+        if (sha.empty()) continue;
+        const std::string who = m->json.value("stage", std::string("?")) + " (" + ctx.rel(m->path.parent_path()) + ")";
+        producers[sha + "|" + f.value("path", std::string())] = who;
+        producers.emplace(sha, who);
       }
   std::vector<std::vector<std::string>> rows;
   for (auto* m : manifests) {
@@ -123,6 +128,11 @@ void add_lineage(Context& ctx) {
                     program.value("git_commit", std::string()).substr(0, 12)});
   }
   page.table({"stage", "outcome", "run folder", "started (UTC)", "seconds", "ranks", "commit"}, rows);
+  // Many stages (a sweep's points): their details folded away, so the page's charts are not pages down.
+  const bool fold = manifests.size() > 8;
+  if (fold)
+    page.html(fmt::format("<details><summary>inputs, outputs and effective config of each of the {} stages</summary>",
+                          manifests.size()));
   for (auto* m : manifests) {
     const auto& j = m->json;
     std::string h = fmt::format("<h3>{} <span class=\"meta\">— {}, <code>{}</code></span></h3>",
@@ -145,6 +155,7 @@ void add_lineage(Context& ctx) {
                      config.size(), set, t);
     page.html(h);
   }
+  if (fold) page.html("</details>");
 }
 
 // ---- metric tables ----
@@ -341,10 +352,11 @@ void add_videos(Context& ctx) {
         break;
       }
       const std::string id = video_name(v, size_t(n - 1));
-      page.html(fmt::format("<h3>{} <span class=\"meta\">— {}</span></h3>", html_escape(id),
-                            html_escape(v.value("status", std::string()))));
+      // The metrics file says which evaluation (several runs may judge edits of one source video).
+      page.html(fmt::format("<h3>{} <span class=\"meta\">— {}, <code>{}</code></span></h3>", html_escape(id),
+                            html_escape(v.value("status", std::string())), html_escape(ctx.rel(f.path))));
       ++shown;
-      auto charts = report_video_id_charts(v, "video-id:" + id, id);
+      auto charts = report_video_id_charts(v, "video-id:" + id, id + " (" + ctx.rel(f.path.parent_path()) + ")");
       if (charts.empty()) page.html(na("no per-frame ID or TL-ID for this video"));
       for (auto& c : charts) ctx.chart(c);
       if (strip.frames <= 0) continue;
