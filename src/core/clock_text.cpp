@@ -18,4 +18,6 @@ double clock_steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+double clock_seconds_since(double start) { return clock_steady_seconds() - start; }
+
 }  // namespace s3e

@@ -7,5 +7,8 @@ namespace s3e {
 
 std::string clock_utc_text();   // now, "YYYY-MM-DDTHH:MM:SSZ"
 double clock_steady_seconds();  // seconds on the steady clock (only differences mean anything)
+// Seconds since `start`, a clock_steady_seconds() value (phase timings: t = clock_steady_seconds(); ...;
+// timings["decode"] += clock_seconds_since(t)).
+double clock_seconds_since(double start);
 
 }  // namespace s3e

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "backbone/landmark_backbone.h"
+#include "core/clock_text.h"
 #include "core/errors.h"
 #include "dist/sha256.h"
 #include "face/face_crops.h"
@@ -25,8 +26,6 @@ namespace fs = std::filesystem;
 namespace s3e {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // The store's rows of one video, as this item reads them.
 struct VideoRows {
@@ -144,17 +143,17 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
   if (source.status.rfind("failed", 0) == 0)
     throw DataError(fmt::format("{}: ingest could not read it ({}); nothing to edit", path, source.status));
   if (!fs::exists(path)) throw DataError(fmt::format("{}: the source video is gone (ingested, then moved or removed)", path));
-  auto t = Clock::now();
+  auto t = clock_steady_seconds();
   if (!source.sha256.empty()) {
     const std::string sha = sha256_file(path);
     if (sha != source.sha256)
       throw DataError(fmt::format("{}: the file changed since it was ingested (SHA-256 {}, the store has {}); "
                                   "ingest it again", path, sha, source.sha256));
   }
-  timings["hash"] += seconds_since(t);
+  timings["hash"] += clock_seconds_since(t);
 
   // 1. The store's rows of the video; the chosen tracks' rows inside the time range.
-  t = Clock::now();
+  t = clock_steady_seconds();
   VideoRows r = read_rows(*s.store, source.rows);
   const int64_t D = r.D, A = r.A;
   const std::vector<int64_t> tracks = chosen_tracks(r, s.tracks, path);
@@ -163,10 +162,10 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
   for (int64_t i = 0; i < r.n; ++i)
     if (std::find(tracks.begin(), tracks.end(), r.track[i]) != tracks.end() && r.time_us[i] >= t0_us && r.time_us[i] < t1_us)
       rows_of_track[r.track[i]].push_back(i);
-  timings["read"] += seconds_since(t);
+  timings["read"] += clock_seconds_since(t);
 
   // 2. Edit each track's latents, then smooth the residual over time.
-  t = Clock::now();
+  t = clock_steady_seconds();
   std::vector<float> edited = r.latents;
   const size_t S = s.steps.size();
   std::vector<int64_t> track_ids;
@@ -192,7 +191,7 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
     edited_rows.insert(edited_rows.end(), idx.begin(), idx.end());
   }
   std::sort(edited_rows.begin(), edited_rows.end());
-  timings["transform"] += seconds_since(t);
+  timings["transform"] += clock_seconds_since(t);
 
   // 3. The decoder: the store's backbone, or for the landmark backbone one whose crop matches the faces' size (the
   // crop is resampled twice, into the crop and back: at about the face's own resolution neither loses detail).
@@ -207,7 +206,7 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
   for (int64_t i : edited_rows) rows_of_frame[r.frame[i]].push_back(i);
 
   // 4. Decode, edit the faces of each frame, encode.
-  t = Clock::now();
+  t = clock_steady_seconds();
   VideoReader reader(path, s.limits);
   const VideoInfo vinfo = reader.info();
   VideoWriterOptions wo = video_writer_options_like(vinfo);
@@ -222,14 +221,14 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
     po.codec = "h264", po.container = "mp4";
     preview = std::make_unique<VideoWriter>(ctx.work().path_for(fmt::format("{}/{}.mp4", k_edit_preview_dir, id)).string(), po);
   }
-  timings["decode"] += seconds_since(t);
+  timings["decode"] += clock_seconds_since(t);
   std::vector<int64_t> mask_rect(size_t(r.n) * 4, 0);
   Frame frame, original;
   int64_t frames = 0, frames_edited = 0, faces_edited = 0;
   for (;;) {
-    t = Clock::now();
+    t = clock_steady_seconds();
     if (!reader.next(frame)) break;
-    timings["decode"] += seconds_since(t);
+    timings["decode"] += clock_seconds_since(t);
     ++frames;
     auto it = rows_of_frame.find(frame.index);
     const bool has_edit = it != rows_of_frame.end();
@@ -238,14 +237,14 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
       ++frames_edited;
       for (int64_t i : it->second) {
         // Every face is cut from the source frame, so faces that overlap are edited independently.
-        t = Clock::now();
+        t = clock_steady_seconds();
         const FaceQuad quad = quad_of(r, i);
         const Image crop_source = face_crop_aligned(original.view(), quad, crop);
-        timings["crop"] += seconds_since(t);
-        t = Clock::now();
+        timings["crop"] += clock_seconds_since(t);
+        t = clock_steady_seconds();
         const Image crop_edited = decoder->decode(&edited[i * D], &r.latents[i * D], crop_source.view());
-        timings["warp"] += seconds_since(t);
-        t = Clock::now();
+        timings["warp"] += clock_seconds_since(t);
+        t = clock_steady_seconds();
         std::vector<FacePoint> hull(68);
         for (int p = 0; p < 68; ++p) hull[p] = {r.landmarks[i * 136 + 2 * p], r.landmarks[i * 136 + 2 * p + 1]};
         if (s.landmark_backbone)  // the edited landmarks, back in the frame: the mask covers where they moved to
@@ -255,17 +254,17 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
         face_paste_masked(frame, crop_edited.view(), quad, mask);
         mask_rect[i * 4] = mask.x0, mask_rect[i * 4 + 1] = mask.y0, mask_rect[i * 4 + 2] = mask.width,
                       mask_rect[i * 4 + 3] = mask.height;
-        timings["paste"] += seconds_since(t);
+        timings["paste"] += clock_seconds_since(t);
         ++faces_edited;
       }
     }
-    t = Clock::now();
+    t = clock_steady_seconds();
     writer.write(frame);
-    timings["encode"] += seconds_since(t);
+    timings["encode"] += clock_seconds_since(t);
     if (preview) {
-      t = Clock::now();
+      t = clock_steady_seconds();
       preview->write(change_preview(original, frame, s.preview_options));
-      timings["preview"] += seconds_since(t);
+      timings["preview"] += clock_seconds_since(t);
     }
     if (s.test_delay_ms > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(s.test_delay_ms));
     ctx.poll();
@@ -275,13 +274,13 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
   if (last_row_frame >= frames)
     throw DataError(fmt::format("{}: decodes to {} frames, but the store has faces up to frame {} (the file was "
                                 "truncated since ingest?)", path, frames, last_row_frame));
-  t = Clock::now();
+  t = clock_steady_seconds();
   writer.close();
   if (preview) preview->close();
-  timings["encode"] += seconds_since(t);
+  timings["encode"] += clock_seconds_since(t);
 
   // 5. The edited-latents file: one row per edited face and frame.
-  t = Clock::now();
+  t = clock_steady_seconds();
   const int64_t n = int64_t(edited_rows.size());
   const bool has_measures = s.backbone->has_measures();
   auto gather_f = [&](const std::vector<float>& src, int64_t width) {
@@ -346,7 +345,7 @@ void edit_video_item_run(const VideoEditSource& source, const VideoEditSettings&
   }
   edit_write_routing(w, *s.editor);
   w.finalize();
-  timings["write"] += seconds_since(t);
+  timings["write"] += clock_seconds_since(t);
 
   auto& info = ctx.info();
   info["video"] = source.video;

@@ -187,7 +187,7 @@ nlohmann::json eval_video_item_run(const VideoEvalSource& source, const VideoEva
   }
   double t = clock_steady_seconds();
   const EditedRows e = edited_rows_read(source.edited_latents);
-  timings["read"] += clock_steady_seconds() - t;
+  timings["read"] += clock_seconds_since(t);
   std::map<int64_t, std::vector<int64_t>> rows_of_frame;
   for (int64_t r = 0; r < e.n; ++r) rows_of_frame[e.frame[size_t(r)]].push_back(r);
 
@@ -213,7 +213,7 @@ nlohmann::json eval_video_item_run(const VideoEvalSource& source, const VideoEva
     if (!edited_reader.next(edit))
       throw DataError(fmt::format("{}: ends after {} frames, but its source {} has more", source.edited_video, frames,
                                   source.source));
-    timings["decode"] += clock_steady_seconds() - t;
+    timings["decode"] += clock_seconds_since(t);
     if (src.width != edit.width || src.height != edit.height)
       throw DataError(fmt::format("{}: frame {} is {}x{}, its source's {}x{}", source.edited_video, frames, edit.width,
                                   edit.height, src.width, src.height));
@@ -223,7 +223,7 @@ nlohmann::json eval_video_item_run(const VideoEvalSource& source, const VideoEva
       t = clock_steady_seconds();
       const std::vector<FaceRecord> src_faces = s.models->analyze(src.view());
       const std::vector<FaceRecord> edit_faces = s.models->analyze(edit.view());
-      timings["face nets"] += clock_steady_seconds() - t;
+      timings["face nets"] += clock_seconds_since(t);
       t = clock_steady_seconds();
       std::vector<FaceRecord> src_matched, edit_matched;
       std::vector<int64_t> matched_rows;
@@ -251,7 +251,7 @@ nlohmann::json eval_video_item_run(const VideoEvalSource& source, const VideoEva
         }
         last_row_of_track[e.track[size_t(r)]] = r;
       }
-      timings["pixels"] += clock_steady_seconds() - t;
+      timings["pixels"] += clock_seconds_since(t);
       t = clock_steady_seconds();
       const std::vector<float> ds = s.identity->describe(src.view(), src_matched);
       const std::vector<float> de = s.identity->describe(edit.view(), edit_matched);
@@ -261,7 +261,7 @@ nlohmann::json eval_video_item_run(const VideoEvalSource& source, const VideoEva
         o.source_descriptor.assign(ds.begin() + int64_t(k) * dim, ds.begin() + int64_t(k + 1) * dim);
         o.edited_descriptor.assign(de.begin() + int64_t(k) * dim, de.begin() + int64_t(k + 1) * dim);
       }
-      timings["identity"] += clock_steady_seconds() - t;
+      timings["identity"] += clock_seconds_since(t);
     }
     ctx.poll();
     std::swap(prev_src, src), std::swap(prev_edit, edit);
@@ -455,7 +455,7 @@ nlohmann::json eval_video_item_run(const VideoEvalSource& source, const VideoEva
     }
   }
   out["per_frame"] = per_frame;
-  timings["metrics"] += clock_steady_seconds() - t;
+  timings["metrics"] += clock_seconds_since(t);
   ctx.info()["frames"] = frames;
   ctx.info()["frames_evaluated"] = int64_t(M);
   return write();

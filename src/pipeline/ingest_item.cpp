@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cmath>
 #include <deque>
 #include <limits>
 #include <map>
 
+#include "core/clock_text.h"
 #include "core/errors.h"
 #include "dist/sha256.h"
 #include "face/face_align.h"
@@ -21,8 +21,6 @@ namespace fs = std::filesystem;
 namespace s3e {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Where one kept face of one frame ends up.
 struct RowRef {
@@ -55,13 +53,13 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
   const BackboneInfo& binfo = s.backbone->info();
 
   // 1. Decode the range and its context, track, and describe the faces of the range's own frames.
-  auto t = Clock::now();
+  auto t = clock_steady_seconds();
   VideoReader reader(item.path, s.limits);
   const VideoInfo vinfo = reader.info();
   const int64_t context_begin = std::max<int64_t>(0, item.begin_frame - item.context_frames);
   const int64_t context_end = item.end_frame < 0 ? std::numeric_limits<int64_t>::max() : item.end_frame + item.context_frames;
   if (context_begin > 0) reader.seek_frame(context_begin);
-  timings["decode"] += seconds_since(t);
+  timings["decode"] += clock_seconds_since(t);
   auto own = [&](int64_t index) { return index >= item.begin_frame && (item.end_frame < 0 || index < item.end_frame); };
 
   FaceTracker tracker(*s.models, s.tracker);
@@ -70,17 +68,17 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
   std::vector<std::vector<FaceAttributes>> attributes;
   Frame frame;
   for (int64_t f = context_begin; f < context_end; ++f) {
-    t = Clock::now();
+    t = clock_steady_seconds();
     if (!reader.next(frame)) break;
-    timings["decode"] += seconds_since(t);
-    t = Clock::now();
+    timings["decode"] += clock_seconds_since(t);
+    t = clock_steady_seconds();
     const FaceModels::Seconds before = s.models->seconds();
     const TrackFrame& tf = tracker.push(frame.view());
     const FaceModels::Seconds after = s.models->seconds();
     // The tracker's time split into its nets and the rest (association, crop placement).
     timings["detect"] += after.detect - before.detect;
     timings["landmarks"] += after.landmarks - before.landmarks;
-    timings["track"] += seconds_since(t) - (after.detect - before.detect) - (after.landmarks - before.landmarks) -
+    timings["track"] += clock_seconds_since(t) - (after.detect - before.detect) - (after.landmarks - before.landmarks) -
                         (after.descriptors - before.descriptors);
     timings["describe"] += after.descriptors - before.descriptors;
     std::vector<FaceRect> dcrops, acrops;
@@ -89,13 +87,13 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
         const FaceNetCrops c = face_net_crops(face.landmarks, face.crop, frame.width, frame.height);
         dcrops.push_back(c.descriptor), acrops.push_back(c.attributes);
       }
-    t = Clock::now();
+    t = clock_steady_seconds();
     descriptors.push_back(s.models->descriptors(frame.view(), dcrops));
-    timings["describe"] += seconds_since(t);
+    timings["describe"] += clock_seconds_since(t);
     if (s.face_attributes) {
-      t = Clock::now();
+      t = clock_steady_seconds();
       attributes.push_back(s.models->attributes(frame.view(), acrops));
-      timings["attributes"] += seconds_since(t);
+      timings["attributes"] += clock_seconds_since(t);
     }
     frame_index.push_back(frame.index);
     time_us.push_back(std::llround(frame.pts * 1e6));
@@ -110,7 +108,7 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
                                 item.path, frame_index.back(), item.begin_frame, item.end_frame - 1));
 
   // 2. Smooth each track within its segments; choose the faces to keep.
-  t = Clock::now();
+  t = clock_steady_seconds();
   std::vector<TrackFrame>& frames = tracker.frames();
   track_smooth(frames, s.sigma_landmarks, s.sigma_quad);
   // Faces lower than min_face_px are not kept: the nets' landmarks and descriptors mean little there, and such
@@ -157,42 +155,42 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
     const TrackedFace& face = frames[rows[r].frame].faces[rows[r].face];
     for (int p = 0; p < 68; ++p) faces[r].landmarks[p] = face_quad_to_crop(face.quad, crop, face.smoothed[p]);
   }
-  timings["align"] += seconds_since(t);
+  timings["align"] += clock_seconds_since(t);
 
   // 4. Encode. Backbones that read pixels get the aligned crops from a second decode of the range.
   const int64_t D = binfo.latent_dim();
   std::vector<float> latents;
   latents.reserve(rows.size() * D);
   if (!binfo.needs_crop) {
-    t = Clock::now();
+    t = clock_steady_seconds();
     latents = s.backbone->encode(faces);
-    timings["encode"] += seconds_since(t);
+    timings["encode"] += clock_seconds_since(t);
   } else if (!rows.empty()) {
-    t = Clock::now();
+    t = clock_steady_seconds();
     reader.seek_frame(frame_index[rows.front().frame]);
-    timings["decode"] += seconds_since(t);
+    timings["decode"] += clock_seconds_since(t);
     std::deque<Image> crops;  // a deque: the views in `batch` stay valid as crops are added
     std::vector<BackboneFace> batch;
     auto flush = [&] {
-      auto t0 = Clock::now();
+      auto t0 = clock_steady_seconds();
       auto z = s.backbone->encode(batch);
       latents.insert(latents.end(), z.begin(), z.end());
-      timings["encode"] += seconds_since(t0);
+      timings["encode"] += clock_seconds_since(t0);
       crops.clear(), batch.clear();
     };
     size_t r = 0;
     while (r < rows.size()) {
-      t = Clock::now();
+      t = clock_steady_seconds();
       if (!reader.next(frame)) throw DataError(fmt::format("{}: frame {} could not be decoded again", item.path, frame_index[rows[r].frame]));
-      timings["decode"] += seconds_since(t);
+      timings["decode"] += clock_seconds_since(t);
       if (frame.index != frame_index[rows[r].frame]) continue;
-      t = Clock::now();
+      t = clock_steady_seconds();
       for (; r < rows.size() && frame_index[rows[r].frame] == frame.index; ++r) {
         crops.push_back(face_crop_aligned(frame.view(), frames[rows[r].frame].faces[rows[r].face].quad, crop));
         faces[r].crop = crops.back().view();
         batch.push_back(faces[r]);
       }
-      timings["align"] += seconds_since(t);
+      timings["align"] += clock_seconds_since(t);
       if (int(batch.size()) >= s.encode_batch) flush();
       ctx.poll();
     }
@@ -200,7 +198,7 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
   }
 
   // 5. Write the item file.
-  t = Clock::now();
+  t = clock_steady_seconds();
   const int64_t n = int64_t(rows.size());
   std::vector<int64_t> row_frame(n), row_time(n), row_track(n), row_flags(n);
   std::vector<float> landmarks(n * 136), raw(n * 136), quads(n * 8), scores(n), desc(n * 128);
@@ -296,7 +294,7 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
     w.write_array_f32("tracks/descriptor", {T, 128}, track_desc.data());
   }
   w.finalize();
-  timings["write"] += seconds_since(t);
+  timings["write"] += clock_seconds_since(t);
 
   auto& info = ctx.info();
   info["input"] = item.input;
@@ -317,9 +315,9 @@ void ingest_item_run(const IngestItem& item, const IngestItemSettings& s, const 
   info["is_image"] = item.is_image;
   info["decode_errors"] = reader.decode_errors();
   if (item.range == 0) {  // one hash per input, by the item that starts it
-    t = Clock::now();
+    t = clock_steady_seconds();
     info["sha256"] = sha256_file(item.path);
-    timings["hash"] += seconds_since(t);
+    timings["hash"] += clock_seconds_since(t);
   }
 }
 

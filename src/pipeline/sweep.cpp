@@ -4,12 +4,12 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/command_registry.h"
+#include "core/clock_text.h"
 #include "core/errors.h"
 #include "core/file_util.h"
 #include "core/log.h"
@@ -71,9 +71,6 @@ void write_record(const fs::path& point_dir, const SweepPoint& point, const std:
   file_write_atomic(point_dir / k_point_record, j.dump(2) + "\n");
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 enum class PointResult { done, skipped, failed, stopped };
 
@@ -126,7 +123,7 @@ struct PointRunner {
       return PointResult::skipped;
     }
 
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = clock_steady_seconds();
     if (root) write_record(dir, point, "running", "", 0, "", attempts, 0);
     for (size_t s = 0; s < grid.stages.size(); ++s) {
       const std::string& stage = grid.stages[s];
@@ -162,7 +159,7 @@ struct PointRunner {
         if (root) {
           if (rc == 0) spdlog::warn("{}: stopped after {} ({}): rerun the sweep to resume", tag, stage, stop_reason());
           else spdlog::warn("{}: {} stopped (exit {}): rerun the sweep to resume", tag, stage, rc);
-          write_record(dir, point, "stopped", stage, rc, "", attempts, seconds_since(t0));
+          write_record(dir, point, "stopped", stage, rc, "", attempts, clock_seconds_since(t0));
         }
         return PointResult::stopped;
       }
@@ -176,7 +173,7 @@ struct PointRunner {
         else detail = fmt::format("{} failed (exit {}): {}", stage, rc, detail);
         if (root) {
           spdlog::error("{}: {}", tag, detail);
-          write_record(dir, point, "failed", stage, rc, detail, attempts, seconds_since(t0));
+          write_record(dir, point, "failed", stage, rc, detail, attempts, clock_seconds_since(t0));
         }
         return PointResult::failed;
       }
@@ -185,14 +182,14 @@ struct PointRunner {
     if (root) {
       auto [status, _] = point_status(grid, dir);
       if (status == "done") {
-        write_record(dir, point, "done", grid.stages.back(), 0, "", attempts, seconds_since(t0));
-        spdlog::info("{}: done in {:.1f} s", tag, seconds_since(t0));
+        write_record(dir, point, "done", grid.stages.back(), 0, "", attempts, clock_seconds_since(t0));
+        spdlog::info("{}: done in {:.1f} s", tag, clock_seconds_since(t0));
         outcome = "done";
       } else {
         const std::string detail = fmt::format("the stages ended but {} is missing (grid's metrics = {})",
                                                sweep_point_metrics(grid, dir).string(), grid.metrics);
         spdlog::error("{}: {}", tag, detail);
-        write_record(dir, point, "failed", grid.stages.back(), 0, detail, attempts, seconds_since(t0));
+        write_record(dir, point, "failed", grid.stages.back(), 0, detail, attempts, clock_seconds_since(t0));
         outcome = "failed";
       }
     }

@@ -1,7 +1,8 @@
 // The landmark backbone's decoder on real faces: an aligned 256 px crop of a face-api sample photo is warped from
 // its landmarks to edited ones (mouth corners raised, mouth opened), and the landmark net, run again on the
 // warped crop, must find the edited landmarks (mean distance <= 1.5 px); decoding the source latents returns
-// the crop itself.
+// the crop itself. eval's landmark locality (metrics/video_metrics.h) of these known warps, on the re-detected
+// landmarks, puts most of the change in the mouth.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -14,6 +15,7 @@
 #include "face/face_crops.h"
 #include "face/face_models.h"
 #include "face/face_test_util.h"
+#include "metrics/video_metrics.h"
 
 namespace s3e::test {
 namespace {
@@ -100,6 +102,19 @@ TEST(TpsRedetect, EditedLandmarksAreFoundAgainInTheWarpedCrop) {
                   index + 1, name, asked, got, moved, error, mean_distance(unwarped, source));
       EXPECT_LE(error, 1.5) << name;
       EXPECT_GT(got, 0.25 * asked) << name << ": the re-detected measure barely moved";
+      // eval's landmark locality of this known warp (only mouth points moved): most of the re-detected change lies
+      // in the mouth; the net moves its neighbours too (its shape prior), so the share is well above the mouth's
+      // share of the points (20/68) and far above the eyes' share of the change.
+      std::vector<bool> mouth(68, false), eyes(68, false);
+      for (int p = 0; p < 68; ++p) {
+        mouth[size_t(p)] = face_region_of_point(p) == FaceRegion::mouth;
+        eyes[size_t(p)] = face_region_of_point(p) == FaceRegion::eyes;
+      }
+      const double in_mouth = landmark_change_locality(unwarped, found, mouth);
+      const double in_eyes = landmark_change_locality(unwarped, found, eyes);
+      std::printf("  share of the re-detected change in the mouth %.3f, in the eyes %.3f\n", in_mouth, in_eyes);
+      EXPECT_GT(in_mouth, 0.4) << name;
+      EXPECT_LT(in_eyes, 0.5 * in_mouth) << name;
     }
   }
 }
