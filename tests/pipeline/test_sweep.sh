@@ -97,6 +97,9 @@ runs=""; for p in "${POINTS[@]}"; do runs+="$(eval_runs a "$p") "; done
 check "every point ran once (eval-latent started once per point: $runs)" '[[ "$runs" == "1 1 1 1 1 1 1 1 " ]]'
 check "the aggregated table: 4 rows of 2 seeds, mean and std recomputed" 'table_ok a'
 check "the terminal table" 'grep -q "8 points: 8 done, 0 failed, 0 pending" a.log'
+check "the sweep's report: ablation curves of the table's metrics against both axes" \
+  '(( $(grep -o "data-s3e-figure=\"ablation:sweep.json:editor.clusters:" a/report.html | wc -l) >= 7 &&
+      $(grep -o "data-s3e-figure=\"ablation:sweep.json:sparsity.rate:" a/report.html | wc -l) >= 7 ))'
 
 step "rerun: nothing to do"
 snapshot a > a.before
