@@ -426,8 +426,10 @@ nlohmann::json eval_video_item_run(const VideoEvalSource& source, const VideoEva
   out["success_rate"] = json_number_or_null(mean_finite(success));
   out["faithfulness"] = json_number_or_null(mean_finite(faithfulness));
   out["preservation"] = json_number_or_null(mean_finite(preservation));
-  out["locality_landmarks"] = json_number_or_null(lm_total > 0 ? lm_in / lm_total : k_nan);
-  out["locality_pixels"] = json_number_or_null(px_total > 0 ? px_in / px_total : k_nan);
+  // No target region (the recipe's attributes are not landmark measures, e.g. a TorchScript backbone's): no locality.
+  const bool has_target = std::count(in_target.begin(), in_target.end(), true) > 0;
+  out["locality_landmarks"] = json_number_or_null(has_target && lm_total > 0 ? lm_in / lm_total : k_nan);
+  out["locality_pixels"] = json_number_or_null(has_target && px_total > 0 ? px_in / px_total : k_nan);
   out["flicker"] = json_number_or_null(mean_finite(flicker));
   out["residual"] = json_number_or_null(mean_finite(residual));
   out["jitter_edited_px"] = json_number_or_null(jitter_e);
