@@ -154,7 +154,6 @@ std::array<int64_t, 4> rect_union(const int64_t* a, const int64_t* b) {
 
 // Geometric measures [rows, A] of landmark sets (frame pixels).
 std::vector<float> measures_of(const std::vector<const FaceLandmarks*>& sets) {
-  const int64_t A = int64_t(landmark_attributes().size());
   if (sets.empty()) return {};
   auto points = torch::empty({int64_t(sets.size()), 68, 2}, torch::kDouble);
   auto p = points.accessor<double, 3>();
@@ -162,7 +161,6 @@ std::vector<float> measures_of(const std::vector<const FaceLandmarks*>& sets) {
     for (int i = 0; i < 68; ++i) p[int64_t(r)][i][0] = (*sets[r])[size_t(i)].x, p[int64_t(r)][i][1] = (*sets[r])[size_t(i)].y;
   torch::NoGradGuard no_grad;
   torch::Tensor m = landmark_measures(points).to(torch::kFloat).contiguous();
-  if (m.size(1) != A) throw std::logic_error("landmark_measures: unexpected width");
   return std::vector<float>(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
 }
 

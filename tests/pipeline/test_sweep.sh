@@ -46,6 +46,13 @@ finished_points() {  # the points whose eval-latent completed
   done
   return 0
 }
+wait_for_points() {  # wait_for_points DIR N PID: until N points of DIR finished or PID ended (at most 60 s)
+  for _ in $(seq 1 1200); do
+    (( $(finished_points "$1" | wc -l) >= $2 )) && return
+    kill -0 "$3" 2>/dev/null || return
+    sleep 0.05
+  done
+}
 
 # The table: 8 points done in expansion order, 4 rows of n = 2, means and sample stds recomputed from the points'
 # CSVs (eval-latent's 6 significant digits) equal sweep.csv's and sweep.json's.
@@ -110,11 +117,7 @@ check "the rerun left every manifest and metrics file as it was" 'snapshot a | d
 step "SIGKILL mid-sweep, then resume"
 "$BIN" sweep --grid grid.ini --run-dir b > b1.log 2>&1 &
 pid=$!
-for _ in $(seq 1 1200); do
-  (( $(finished_points b | wc -l) >= 3 )) && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.05
-done
+wait_for_points b 3 "$pid"
 kill -KILL "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 mapfile -t before < <(finished_points b)
@@ -132,10 +135,7 @@ check "the resumed sweep's table lists all 8 points" 'table_ok b'
 step "SIGTERM: exit 75, then resume"
 "$BIN" sweep --grid grid.ini --run-dir c > c1.log 2>&1 &
 pid=$!
-for _ in $(seq 1 1200); do
-  (( $(finished_points c | wc -l) >= 1 )) && break
-  sleep 0.05
-done
+wait_for_points c 1 "$pid"
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
 check "SIGTERM: exit 75 and how to resume ($rc)" '((rc == 75)) && grep -q "rerun" c1.log'
