@@ -45,8 +45,9 @@ std::vector<std::string> owned_files(const fs::path& folder, int rank) {
 
 // Why this rank's part of a checkpoint is unusable ("" when it verifies). Sets world_mismatch for a checkpoint of
 // another world size (not a fallback case: all checkpoints of the run would have it).
-std::string checkpoint_verify(const fs::path& folder, int64_t step, int rank, int world_size, std::string& manifest_text,
-                              bool& world_mismatch) {
+// With any_world, a checkpoint of another world size verifies on rank 0 only, which then checks every file.
+std::string checkpoint_verify(const fs::path& folder, int64_t step, int rank, int world_size, bool any_world,
+                              std::string& manifest_text, bool& world_mismatch) {
   fs::path manifest_path = folder / k_manifest;
   if (!fs::exists(manifest_path)) return "no MANIFEST.json";
   json manifest;
@@ -57,13 +58,15 @@ std::string checkpoint_verify(const fs::path& folder, int64_t step, int rank, in
     if (manifest.at("version").get<int>() != k_version)
       return fmt::format("MANIFEST.json has version {}, this build reads {}", manifest.at("version").get<int>(), k_version);
     if (manifest.at("step").get<int64_t>() != step) return "MANIFEST.json names another step";
-    if (manifest.at("world_size").get<int>() != world_size) {
+    const bool other_world = manifest.at("world_size").get<int>() != world_size;
+    if (other_world && !any_world) {
       world_mismatch = true;
       return fmt::format("written by {} ranks, this job has {}", manifest.at("world_size").get<int>(), world_size);
     }
     for (auto& file : manifest.at("files")) {
       int owner = file.at("rank").get<int>();
-      if (owner != rank && !(owner < 0 && rank == 0)) continue;
+      const bool mine = other_world ? rank == 0 : owner == rank || (owner < 0 && rank == 0);
+      if (!mine) continue;
       fs::path path = folder / file.at("name").get<std::string>();
       std::error_code ec;
       auto size = fs::file_size(path, ec);
@@ -213,14 +216,23 @@ std::string read_listed(const std::string& manifest_text, const fs::path& path) 
 }
 }  // namespace
 
-std::string Checkpoint::read_rank_file(const std::string& name) const { return read_listed(manifest_, rank_path(name)); }
+std::string Checkpoint::read_rank_file(const std::string& name) const {
+  if (writer_world_size() <= rank_)
+    throw UsageError(fmt::format("checkpoint {} was written by {} ranks: rank {} has no files of its own there",
+                                 folder_.string(), writer_world_size(), rank_));
+  return read_listed(manifest_, rank_path(name));
+}
+std::string Checkpoint::read_rank_file_of(int writer_rank, const std::string& name) const {
+  return read_listed(manifest_, folder_ / (rank_prefix(writer_rank) + name));
+}
+int Checkpoint::writer_world_size() const { return json::parse(manifest_).at("world_size").get<int>(); }
 std::string Checkpoint::read_shared_file(const std::string& name) const {
   return read_listed(manifest_, shared_path(name));
 }
 std::string Checkpoint::config() const { return json::parse(manifest_).at("config").get<std::string>(); }
 std::string Checkpoint::meta_json() const { return json::parse(manifest_).at("meta").dump(); }
 
-std::optional<Checkpoint> checkpoint_open_latest(Communicator& comm, const fs::path& dir) {
+std::optional<Checkpoint> checkpoint_open_latest(Communicator& comm, const fs::path& dir, CheckpointWorld world) {
   // Rank 0 lists the candidates so that every rank walks the same list, newest first.
   std::string listing;
   if (comm.rank() == 0) listing = json(checkpoint_list_steps(dir)).dump();
@@ -229,7 +241,8 @@ std::optional<Checkpoint> checkpoint_open_latest(Communicator& comm, const fs::p
     fs::path folder = dir / checkpoint_folder_name(*it);
     std::string manifest;
     bool world_mismatch = false;
-    std::string reason = checkpoint_verify(folder, *it, comm.rank(), comm.size(), manifest, world_mismatch);
+    std::string reason = checkpoint_verify(folder, *it, comm.rank(), comm.size(), world == CheckpointWorld::any,
+                                           manifest, world_mismatch);
     // Agreement: a checkpoint is used only if it verifies on every rank.
     int64_t verdict = comm_allreduce_int64(comm, world_mismatch ? 2 : reason.empty() ? 0 : 1, ReduceOp::max);
     if (verdict == 0) return Checkpoint(folder, *it, comm.rank(), manifest);

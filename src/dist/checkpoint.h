@@ -15,6 +15,9 @@
 // Resume: the newest published step whose manifest and files verify on every rank (each rank hashes its own
 // files, rank 0 the shared ones) is agreed on with an allreduce; an incomplete or corrupt one is skipped with a
 // warning, falling back to the previous one.
+// Another rank count (CheckpointWorld::any, for callers whose state does not depend on it, e.g. training with a
+// fixed global batch): rank 0 verifies every file, the per-rank files of the writer's ranks included, and each
+// rank reads the writer rank's files it needs with read_rank_file_of.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -62,6 +65,9 @@ class Checkpoint {
   std::filesystem::path shared_path(const std::string& name) const;
   // Read a file listed in the manifest; throws DataError when it is not listed.
   std::string read_rank_file(const std::string& name) const;
+  // A per-rank file written by rank `writer_rank` of the job that wrote the checkpoint (any rank may read it).
+  std::string read_rank_file_of(int writer_rank, const std::string& name) const;
+  int writer_world_size() const;  // ranks of the job that wrote it
   std::string read_shared_file(const std::string& name) const;
   std::string config() const;     // the effective config of the run that wrote it
   std::string meta_json() const;  // the caller's metadata object
@@ -74,9 +80,12 @@ class Checkpoint {
   std::string manifest_;
 };
 
+enum class CheckpointWorld { same, any };
+
 // Collective: the newest checkpoint under `dir` that verifies on every rank, or nullopt when there is none.
-// Throws UsageError when it was written by a different number of ranks.
-std::optional<Checkpoint> checkpoint_open_latest(Communicator& comm, const std::filesystem::path& dir);
+// With CheckpointWorld::same, throws UsageError when it was written by a different number of ranks.
+std::optional<Checkpoint> checkpoint_open_latest(Communicator& comm, const std::filesystem::path& dir,
+                                                 CheckpointWorld world = CheckpointWorld::same);
 
 // Published steps under `dir` (folders step_N with a manifest or not), ascending. No verification.
 std::vector<int64_t> checkpoint_list_steps(const std::filesystem::path& dir);

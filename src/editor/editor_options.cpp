@@ -40,6 +40,9 @@ void editor_add_config(ConfigSchema& s) {
       .add_real("sparsity.over_edit_weight", 1, "weight of the over-editing criterion (subtracted)", 0, 1e3)
       .add_int("train.steps", 1000, "optimiser steps", 1, 1e9)
       .add_int("train.batch_size", 64, "samples per rank per step (global batch = this x ranks)", 1, 1e6)
+      .add_int("train.global_batch_size", 0,
+               "samples per step over all ranks (a multiple of the rank count; overrides train.batch_size): the "
+               "same trajectory on any rank count, so a requeue on fewer ranks resumes; 0 = off", 0, 1e9)
       .add_real("train.lr", 1e-4, "Adam learning rate", 0, 10)
       .add_real("train.weight_decay", 0, "Adam weight decay", 0, 10)
       .add_int("train.checkpoint_every", 200, "steps between checkpoints", 1, 1e9)
@@ -87,6 +90,7 @@ EditorOptions editor_options_from_config(const Config& c) {
   o.crit_over_edit = c.get_real("sparsity.over_edit_weight");
   o.steps = c.get_int("train.steps");
   o.batch_size = c.get_int("train.batch_size");
+  o.global_batch_size = c.get_int("train.global_batch_size");
   o.lr = c.get_real("train.lr");
   o.weight_decay = c.get_real("train.weight_decay");
   o.checkpoint_every = c.get_int("train.checkpoint_every");

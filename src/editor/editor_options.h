@@ -35,6 +35,9 @@ struct EditorOptions {
          crit_over_edit = 1;
   // [train]
   int64_t steps = 1000, batch_size = 64;
+  // > 0: the global batch, fixed whatever the rank count (per rank = this / ranks), so a run may resume on
+  // another rank count and follow the same trajectory; 0: batch_size per rank.
+  int64_t global_batch_size = 0;
   double lr = 1e-4, weight_decay = 0;
   int64_t checkpoint_every = 200, keep_last = 3, log_every = 20;
   int64_t stop_after_step = 0;  // stop (as if preempted, exit 75) after this step's checkpoint; 0 = off

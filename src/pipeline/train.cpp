@@ -75,9 +75,16 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
   const RowSplit split = row_split(store, o.validation_share);
   const std::vector<int64_t>& train_rows = split.train;
   const int64_t n_train = int64_t(train_rows.size());
-  if (n_train < comm.size() * o.batch_size)
+  // A fixed global batch makes the trajectory independent of the rank count (up to summation order), which is what
+  // lets a requeued job resume on fewer or more ranks than it started with.
+  if (o.global_batch_size > 0 && o.global_batch_size % comm.size() != 0)
+    throw UsageError(fmt::format("train.global_batch_size = {} is not a multiple of the {} ranks of this job",
+                                 o.global_batch_size, comm.size()));
+  const int64_t batch_per_rank = o.global_batch_size > 0 ? o.global_batch_size / comm.size() : o.batch_size;
+  const int64_t global_batch = batch_per_rank * comm.size();
+  if (n_train < global_batch)
     throw UsageError(fmt::format("{}: {} training rows are fewer than one global batch ({} ranks x {})",
-                                 store.path().string(), n_train, comm.size(), o.batch_size));
+                                 store.path().string(), n_train, comm.size(), batch_per_rank));
 
   // Every rank derives the same context (deterministic maths on the same rows).
   EditorContext ctx = editor_context_build(classifier, store, train_rows, o, stage.seed());
@@ -94,20 +101,29 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
   GroupSparsifier sparsifier(model, o);
   sparsifier.set_rank_sum([&](torch::Tensor& t) { comm_allreduce(comm, t, ReduceOp::sum); });
-  DistributedSampler sampler({n_train, o.batch_size, stage.seed(), true, SamplerRemainder::drop}, comm.rank(), comm.size());
+  DistributedSampler sampler({n_train, batch_per_rank, stage.seed(), true, SamplerRemainder::drop}, comm.rank(),
+                             comm.size());
   int64_t step = 0;
   if (!stage.fresh && learns) {
-    if (auto checkpoint = checkpoint_open_latest(comm, ckpt_dir)) {
+    const CheckpointWorld world = o.global_batch_size > 0 ? CheckpointWorld::any : CheckpointWorld::same;
+    if (auto checkpoint = checkpoint_open_latest(comm, ckpt_dir, world)) {
       torch_from_bytes(model, checkpoint->read_shared_file("model.pt"));
       torch_from_bytes(optimizer, checkpoint->read_shared_file("optimizer.pt"));
       torch::Tensor selected;
       std::istringstream in(checkpoint->read_shared_file("sparsifier_selected.pt"));
       torch::load(selected, in);
       sparsifier.restore(selected, sparsity_history_from_json(checkpoint->read_shared_file("sparsity_history.json")));
-      sampler.restore(DistributedSampler::state_from_json(checkpoint->read_rank_file("sampler.json")));
-      torch_rng_state_restore(checkpoint->read_rank_file("torch_rng.bin"));
+      // Sampler state counts global positions and the training loop draws no torch random numbers, so every
+      // rank's state is the same: on another rank count, each rank takes the writer's rank 0 state.
+      const bool same_world = checkpoint->writer_world_size() == comm.size();
+      const int writer_rank = same_world ? comm.rank() : 0;
+      sampler.restore(DistributedSampler::state_from_json(checkpoint->read_rank_file_of(writer_rank, "sampler.json")));
+      torch_rng_state_restore(checkpoint->read_rank_file_of(writer_rank, "torch_rng.bin"));
       step = checkpoint->step();
-      if (root) spdlog::info("resuming from {} (step {})", checkpoint->folder().string(), step);
+      if (root)
+        spdlog::info("resuming from {} (step {}{})", checkpoint->folder().string(), step,
+                     same_world ? "" : fmt::format(", written by {} ranks, now {} x {} per rank",
+                                                   checkpoint->writer_world_size(), comm.size(), batch_per_rank));
     }
   }
   // One rank has nothing to average: no buckets, no copies (measured: 92M-parameter LT steps pay for them).
@@ -121,7 +137,6 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
   TrainLog log(stage.run_dir / "logs" / "train.jsonl", root, step > 0 ? step : -1);
   Progress progress("train", steps, root);
   progress.advance(step);
-  const int64_t global_batch = o.batch_size * comm.size();
   auto t0 = std::chrono::steady_clock::now();
   const int64_t t0_step = step;
 
@@ -129,7 +144,7 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
     if (sampler.epoch_done()) sampler.next_epoch();
     SamplerBatch b = sampler.next();
     auto z = classifier.normalise(store_read_tensor(store, "latents", row_split_take(train_rows, b.indices)));
-    EditBatch edits = edit_batch_make(ctx, classifier, o, z, stage.seed(), step * global_batch + comm.rank() * o.batch_size);
+    EditBatch edits = edit_batch_make(ctx, classifier, o, z, stage.seed(), step * global_batch + comm.rank() * batch_per_rank);
     // Class balance over the global batch (every rank weights its rows the same way as one big batch would).
     int64_t positives = comm_allreduce_int64(comm, edits.target.sum().item<int64_t>(), ReduceOp::sum);
     optimizer.zero_grad();

@@ -118,6 +118,46 @@ TEST(Checkpoint, OtherWorldSizeIsAUsageErrorNotAFallback) {
   }
 }
 
+// A caller whose state does not depend on the rank count (training with a fixed global batch) may resume on fewer
+// or more ranks: every rank reads the writer's rank files it wants, and rank 0 checks all of them.
+TEST(Checkpoint, AnyWorldOpensAnotherRankCountAndVerifiesEveryRankFile) {
+  test::TempDir tmp("ckpt");
+  FakeWorld four(4);
+  write_step(four, tmp.path(), 5);
+  write_step(four, tmp.path(), 9);
+  FakeWorld two(2);
+  std::vector<int64_t> steps(2, -1);
+  expect_ok(two.run([&](Communicator& comm) {
+    auto c = checkpoint_open_latest(comm, tmp.path(), CheckpointWorld::any);
+    ASSERT_TRUE(c);
+    steps[comm.rank()] = c->step();
+    EXPECT_EQ(c->writer_world_size(), 4);
+    EXPECT_EQ(c->read_rank_file_of(3, "state.txt"), "rank 3 step 9");
+    EXPECT_EQ(c->read_rank_file_of(0, "state.txt"), "rank 0 step 9");
+    EXPECT_EQ(c->read_shared_file("weights.bin"), std::string(1000, char(9)));
+  }));
+  EXPECT_EQ(steps, (std::vector<int64_t>{9, 9}));
+  // A corrupt file of a writer rank that no longer exists (rank 3) still makes the newest step fall back.
+  { std::ofstream(tmp.path() / "step_00000009" / "rank00003.state.txt", std::ios::app) << "x"; }
+  expect_ok(two.run([&](Communicator& comm) {
+    auto c = checkpoint_open_latest(comm, tmp.path(), CheckpointWorld::any);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->step(), 5);
+  }));
+  // More ranks than the writer had: a rank without its own files is told so when it asks for them.
+  FakeWorld six(6);
+  auto errors = six.run([&](Communicator& comm) {
+    auto c = checkpoint_open_latest(comm, tmp.path(), CheckpointWorld::any);
+    if (comm.rank() == 5) c->read_rank_file("state.txt");
+  });
+  ASSERT_TRUE(errors[5]);
+  try {
+    std::rethrow_exception(errors[5]);
+  } catch (const UsageError& x) {
+    EXPECT_NE(std::string(x.what()).find("written by 4 ranks: rank 5 has no files"), std::string::npos) << x.what();
+  }
+}
+
 TEST(Checkpoint, OnlyRankZeroWritesSharedFilesAndNamesAreChecked) {
   test::TempDir tmp("ckpt");
   FakeWorld world(2);

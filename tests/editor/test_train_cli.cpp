@@ -1,6 +1,6 @@
 // The trainers end to end through the s3editor binary on a tiny synthetic world: data-parallel equivalence
-// (2 ranks x 16 = 1 rank x 32, within 1e-5 relative), exact resume after an interruption, the trainer never needs
-// the ground-truth file, and bad inputs are clear errors.
+// (2 ranks x 16 = 1 rank x 32, within 1e-5 relative), exact resume after an interruption, resume on fewer ranks
+// with a fixed global batch, the trainer never needs the ground-truth file, and bad inputs are clear errors.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -77,6 +77,34 @@ TEST_F(TrainCli, InterruptedRunResumesToBitIdenticalWeights) {
   auto log = test::read_file(fs::path(cut) / "logs/train.jsonl");
   EXPECT_NE(log.find("\"step\": 20,"), std::string::npos);
   EXPECT_EQ(log.find("\"step\": 20,"), log.rfind("\"step\": 20,"));
+}
+
+// A requeued job given fewer ranks (SLURM may restart it on a smaller allocation): with train.global_batch_size the
+// per-rank batch follows the rank count, the 2-rank checkpoint resumes on 1 rank, and the weights end within 1e-5 of
+// a run that had 1 rank all along. Without it, the other rank count is refused (exit 2), not silently resumed.
+TEST_F(TrainCli, RequeueOnFewerRanksResumesWithAFixedGlobalBatch) {
+  std::string one = (dir_->path() / "gb_one").string(), cut = (dir_->path() / "gb_cut").string();
+  const std::string global = " --set train.global_batch_size=32";
+  run(train_args(one, 7) + global, 1);
+  run(train_args(cut, 7) + global + " --set train.stop_after_step=20", 2, 75);
+  auto refused = test::run_s3editor(train_args(cut, 16));
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("written by 2 ranks, this job has 1"), std::string::npos) << refused.output;
+  run(train_args(cut, 7) + global, 1);
+  auto a = weights(one), b = weights(cut);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    double rel = (a[i] - b[i]).norm().item<double>() / std::max(1e-12, a[i].norm().item<double>());
+    EXPECT_LT(rel, 1e-5) << "parameter " << i;
+  }
+  auto log = test::read_file(fs::path(cut) / "logs/train.jsonl");
+  EXPECT_EQ(log.find("\"step\": 20,"), log.rfind("\"step\": 20,"));
+  EXPECT_NE(log.find("\"step\": 30,"), std::string::npos);
+  // A global batch the ranks cannot share evenly is a usage error naming the key.
+  auto odd = test::run_s3editor_mpi(2, train_args(dir_->path().string() + "/gb_odd", 7) + " --set train.global_batch_size=33");
+  EXPECT_EQ(odd.exit_code, 2) << odd.output;
+  EXPECT_NE(odd.output.find("train.global_batch_size = 33 is not a multiple of the 2 ranks"), std::string::npos)
+      << odd.output;
 }
 
 TEST_F(TrainCli, BadInputsAreClearErrors) {
