@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -285,11 +286,71 @@ void add_sweep_table(Context& ctx, const ReportJsonFile& f) {
   page.table(header, cells);
 }
 
+std::string editor_transform_label(const std::string& transform) {
+  if (transform == "region_mlp") return "S3Editor";
+  if (transform == "lt_linear") return "Latent Transformer";
+  if (transform == "linear") return "linear edit";
+  return transform;
+}
+
+fs::path absolute_normal(const fs::path& p) { return fs::absolute(p).lexically_normal(); }
+
+// Which editor made an evaluated edit: the edit manifest whose output is the metrics' `edited` file names the editor
+// folder it read, and the editor.h5 the scan found in that folder gives its transform.
+std::string video_editor_label(const Context& ctx, const nlohmann::json& metrics) {
+  const std::string edited = metrics.value("edited", std::string());
+  if (edited.empty()) return "?";
+  const fs::path edited_path = absolute_normal(edited);
+  for (auto& m : ctx.scan.manifests) {
+    bool writes = false;
+    const nlohmann::json outputs = m.json.value("outputs", nlohmann::json::object());  // named: see attributes below
+    for (auto& [key, out] : outputs.items())
+      writes |= out.is_object() && out.value("path", std::string()) != "" &&
+                absolute_normal(out.value("path", std::string())) == edited_path;
+    if (!writes) continue;
+    const nlohmann::json inputs = m.json.value("inputs", nlohmann::json::object());
+    if (!inputs.contains("io.editor") || !inputs["io.editor"].is_object()) return "?";
+    const fs::path folder = absolute_normal(inputs["io.editor"].value("path", std::string()));
+    for (auto& e : ctx.scan.editors)
+      if (e.kind == "editor" && absolute_normal(e.path).parent_path() == folder)
+        return fmt::format("{} ({})", editor_transform_label(e.transform), ctx.rel(folder));
+    return ctx.rel(folder);
+  }
+  return "?";
+}
+
+// One row per evaluation of edited videos, so editors judged on the same clip sit side by side.
+void add_video_comparison(Context& ctx) {
+  std::vector<std::vector<std::string>> rows;
+  for (auto& f : ctx.scan.video_metrics) {
+    const nlohmann::json summary = f.json.value("summary", nlohmann::json::object());
+    std::string asked, achieved, success;
+    // Named: items() of a temporary would refer to an object destroyed before the loop body runs.
+    const nlohmann::json attributes = f.json.value("attributes", nlohmann::json::object());
+    for (auto& [name, a] : attributes.items()) {
+      const std::string sep = asked.empty() ? "" : "; ";
+      asked += sep + name + " " + cell_text(a.value("asked", nlohmann::json()));
+      achieved += sep + cell_text(a.value("achieved", nlohmann::json()));
+      success += sep + cell_text(a.value("success_rate", nlohmann::json()));
+    }
+    auto get = [&](const char* key) { return cell_text(summary.value(key, nlohmann::json())); };
+    rows.push_back({ctx.rel(f.path.parent_path()), video_editor_label(ctx, f.json), asked, get("id"), get("tl_id"),
+                    get("tg_id"), achieved, success, get("locality_landmarks"), get("flicker"),
+                    get("frames_evaluated") + " / " + get("frames")});
+  }
+  ctx.page.html("<h3>edited videos compared <span class=\"meta\">— one row per eval run; ID: centred descriptor "
+                "cosine, edited vs source (1 = same face)</span></h3>");
+  ctx.page.table({"eval run", "editor", "edit asked", "ID", "TL-ID", "TG-ID", "achieved", "success", "locality (landmarks)",
+                  "flicker", "frames judged"},
+                 rows);
+}
+
 void add_metrics(Context& ctx) {
   ctx.page.section("metrics", "Metrics");
   const auto& s = ctx.scan;
   if (s.latent_metrics.empty() && s.video_metrics.empty() && s.sweeps.empty())
     ctx.page.html(na("no metrics file (eval-latent, eval or sweep output) under the folder"));
+  if (!s.video_metrics.empty()) add_video_comparison(ctx);
   for (auto& f : s.latent_metrics) add_latent_metrics(ctx, f);
   for (auto& f : s.video_metrics) add_video_metrics(ctx, f);
   for (auto& f : s.sweeps) add_sweep_table(ctx, f);
@@ -333,53 +394,73 @@ fs::path video_path(const nlohmann::json& v, const char* key, const fs::path& me
   return p.is_absolute() ? p : metrics_file.parent_path() / p;
 }
 
-void add_videos(Context& ctx) {
-  ReportPage& page = ctx.page;
-  page.section("videos", "Videos: ID, TL-ID and frame strips");
+// Calls `show(metrics file, video entry, id)` for every video a report shows (report.max_videos per metrics file),
+// so the frame strips and the per-video charts cover the same videos. Returns how many were shown.
+size_t for_each_shown_video(Context& ctx,
+                            const std::function<void(const ReportJsonFile&, const nlohmann::json&, const std::string&)>& show) {
   const int64_t max_videos = ctx.cfg.get_int("report.max_videos");
-  ReportStripOptions strip;
-  strip.frames = static_cast<int>(ctx.cfg.get_int("report.frames"));
-  strip.max_width = static_cast<int>(ctx.cfg.get_int("report.strip_width"));
-  strip.limits = media_limits_from_config(ctx.cfg);
   size_t shown = 0;
   for (auto& f : ctx.scan.video_metrics) {
     if (!f.json.contains("videos") || !f.json["videos"].is_array()) continue;
     int64_t n = 0;
     for (auto& v : f.json["videos"]) {
       if (n++ >= max_videos) {
-        page.text(fmt::format("{} more videos in {} are not shown (report.max_videos = {})",
-                              f.json["videos"].size() - size_t(max_videos), ctx.rel(f.path), max_videos));
+        ctx.page.text(fmt::format("{} more videos in {} are not shown (report.max_videos = {})",
+                                  f.json["videos"].size() - size_t(max_videos), ctx.rel(f.path), max_videos));
         break;
       }
       const std::string id = video_name(v, size_t(n - 1));
       // The metrics file says which evaluation (several runs may judge edits of one source video).
-      page.html(fmt::format("<h3>{} <span class=\"meta\">— {}, <code>{}</code></span></h3>", html_escape(id),
-                            html_escape(v.value("status", std::string())), html_escape(ctx.rel(f.path))));
+      ctx.page.html(fmt::format("<h3>{} <span class=\"meta\">— {}, <code>{}</code></span></h3>", html_escape(id),
+                                html_escape(v.value("status", std::string())), html_escape(ctx.rel(f.path))));
       ++shown;
-      auto charts = report_video_id_charts(v, "video-id:" + id, id + " (" + ctx.rel(f.path.parent_path()) + ")");
-      if (charts.empty()) page.html(na("no per-frame ID or TL-ID for this video"));
-      for (auto& c : charts) ctx.chart(c);
-      if (strip.frames <= 0) continue;
-      const fs::path source = video_path(v, "source", f.path), edited = video_path(v, "edited_video", f.path);
-      if (source.empty() || edited.empty() || !fs::exists(source) || !fs::exists(edited)) {
-        page.html(na(fmt::format("frame strip: source {} or edited video {} is missing",
-                                 source.empty() ? "(none)" : source.string(),
-                                 edited.empty() ? "(none)" : edited.string())));
-        continue;
-      }
-      try {
-        ReportStrip s = report_frame_strip(source.string(), edited.string(), strip);
-        std::string times;
-        for (double t : s.times) times += (times.empty() ? "" : ", ") + fmt::format("{:.2f} s", t);
-        page.picture(ctx.names.take("frames:" + id), s.png,
-                     fmt::format("{}: source | edited | change heat map (black: unchanged), at {}", id, times));
-      } catch (const Error& e) {
-        // A video that cannot be read is reported, not fatal: the rest of the page still tells about the run.
-        page.html(na(fmt::format("frame strip: {}", e.what())));
-      }
+      show(f, v, id);
     }
   }
+  return shown;
+}
+
+// What a reader of an editing report looks at first: the edited frames next to the source.
+void add_frames(Context& ctx) {
+  ReportPage& page = ctx.page;
+  page.section("frames", "Edited frames beside the source");
+  ReportStripOptions strip;
+  strip.frames = static_cast<int>(ctx.cfg.get_int("report.frames"));
+  strip.max_width = static_cast<int>(ctx.cfg.get_int("report.strip_width"));
+  strip.limits = media_limits_from_config(ctx.cfg);
+  if (strip.frames <= 0) {
+    page.html(na("frame strips are off (report.frames = 0)"));
+    return;
+  }
+  size_t shown = for_each_shown_video(ctx, [&](const ReportJsonFile& f, const nlohmann::json& v, const std::string& id) {
+    const fs::path source = video_path(v, "source", f.path), edited = video_path(v, "edited_video", f.path);
+    if (source.empty() || edited.empty() || !fs::exists(source) || !fs::exists(edited)) {
+      page.html(na(fmt::format("frame strip: source {} or edited video {} is missing",
+                               source.empty() ? "(none)" : source.string(), edited.empty() ? "(none)" : edited.string())));
+      return;
+    }
+    try {
+      ReportStrip s = report_frame_strip(source.string(), edited.string(), strip);
+      std::string times;
+      for (double t : s.times) times += (times.empty() ? "" : ", ") + fmt::format("{:.2f} s", t);
+      page.picture(ctx.names.take("frames:" + id), s.png,
+                   fmt::format("{}: source | edited | change heat map (black: unchanged), at {}", id, times));
+    } catch (const Error& e) {
+      // A video that cannot be read is reported, not fatal: the rest of the page still tells about the run.
+      page.html(na(fmt::format("frame strip: {}", e.what())));
+    }
+  });
   if (!shown) page.html(na("no video metrics (s3editor eval output) under the folder"));
+}
+
+void add_video_charts(Context& ctx) {
+  ctx.page.section("videos", "Videos: ID and TL-ID along each video");
+  size_t shown = for_each_shown_video(ctx, [&](const ReportJsonFile& f, const nlohmann::json& v, const std::string& id) {
+    auto charts = report_video_id_charts(v, "video-id:" + id, id + " (" + ctx.rel(f.path.parent_path()) + ")");
+    if (charts.empty()) ctx.page.html(na("no per-frame ID or TL-ID for this video"));
+    for (auto& c : charts) ctx.chart(c);
+  });
+  if (!shown) ctx.page.html(na("no video metrics (s3editor eval output) under the folder"));
 }
 
 void add_masks(Context& ctx) {
@@ -453,7 +534,8 @@ int pipeline_report_run(Communicator& comm, const ReportOptions& options) {
                         scan.truncated ? " (stopped at report.max_files)" : ""));
   Context ctx{scan, page, {}, cfg};
   // A file whose content breaks its schema (a field of another type) spoils its part of the page, not the page.
-  for (auto add : {add_lineage, add_metrics, add_training, add_ablations, add_videos, add_masks}) {
+  // Results first (edited frames, then the numbers, then the plots); where they came from last.
+  for (auto add : {add_frames, add_metrics, add_training, add_ablations, add_video_charts, add_masks, add_lineage}) {
     try {
       add(ctx);
     } catch (const nlohmann::json::exception& e) {

@@ -62,7 +62,9 @@ summary = {"videos": 2, "videos_evaluated": 2, "id": 0.92, "id_raw": 0.93, "id_e
            "tg_id": 0.99, "tl_id_raw": 1.0, "tg_id_raw": 1.0, "pairs_excluded": 0, "success_rate": 1.0,
            "faithfulness": 0.8, "preservation": 0.01, "locality_landmarks": 0.95, "locality_pixels": 0.9,
            "flicker": 0.5, "jitter_ratio": 1.1, "frames": 40, "frames_no_face": 0}
-json.dump({"schema": "s3editor.video_metrics", "version": 1, "edited": f"{T}/runs/edit-videos/edited.h5",
+# "edited" names the chain's real edit output: its manifest names the editor that made it (the comparison table's
+# "editor" column is found that way).
+json.dump({"schema": "s3editor.video_metrics", "version": 1, "edited": f"{T}/runs/chain/edited.h5",
            "identity_net": "face-api descriptor", "summary": summary,
            "attributes": {"smile": {"asked": 0.1, "achieved": 0.08, "success_rate": 1.0}}, "videos": vs},
           open(f"{T}/runs/eval/metrics.json", "w"), indent=1)
@@ -112,6 +114,22 @@ PY'
 check "lineage: every stage of the chain is listed, inputs traced to the stage that wrote them" \
   'for s in synth train-classifier train edit eval-latent; do grep -q "<h3>$s <span" runs/report.html || exit 1; done;
    grep -q "<td>train (chain/train)</td>" runs/report.html'
+check "results first: edited frames, then the metrics, then the plots; lineage last" '/usr/bin/python3 - <<"PY"
+import re
+html = open("runs/report.html", encoding="utf-8").read()
+h2 = re.findall(r"<h2[^>]*>(.*?)</h2>", html)
+assert h2[0] == "Edited frames beside the source" and h2[1] == "Metrics" and h2[-1] == "Lineage", h2
+assert html.index("frames:a") < html.index("edited videos compared") < html.index("video-id:a"), "order"
+PY'
+check "the comparison table has a row per eval run, naming the editor through the edit manifest" \
+  '/usr/bin/python3 - <<"PY"
+import re
+html = open("runs/report.html", encoding="utf-8").read()
+table = html[html.index("edited videos compared"):].split("</table>")[0]
+rows = [[re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r)] for r in table.split("<tr")[1:]]
+rows = [r for r in rows if r]
+assert len(rows) == 1 and rows[0][:6] == ["eval", "S3Editor (chain/editor)", "smile 0.1", "0.92", "1.01", "0.99"], rows
+PY'
 rc=0; "$BIN" report "$T/nowhere" --run-dir report-bad --log-level warn >bad.log 2>&1 || rc=$?
 check "a missing folder: exit 2 naming it" '((rc == 2)) && grep -q "nowhere is not a folder" bad.log'
 rc=0; "$BIN" report runs --chart-js "$T/none.js" --run-dir report-bad --log-level warn >bad.log 2>&1 || rc=$?
