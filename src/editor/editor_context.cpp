@@ -162,7 +162,9 @@ EditorContext editor_context_build(const ClassifierBundle& classifier, const Lat
   // Linear edit scale: one unit of strength moves 2 standard deviations of the projection on e_a (mean over a).
   auto ze = z.detach().index_select(1, ctx.edit_index);
   auto proj = torch::mm(ze, ctx.embeddings.t());  // [n, A]
-  ctx.linear_scale = 2.0 * proj.std(0).mean().item<double>();
+  // editor.linear_scale may replace it (sqrt_dim: DESIGN.md's sqrt(D), a unit direction as large as the latent).
+  ctx.linear_scale = editor_linear_scale_resolve(o.linear_scale, 2.0 * proj.std(0).mean().item<double>(),
+                                                 ctx.edit_dim());
   return ctx;
 }
 

@@ -1,6 +1,10 @@
 #include "editor/editor_io.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <map>
 
 #include "core/errors.h"
 #include "core/file_util.h"
@@ -20,6 +24,12 @@ EditorSpec editor_spec_make(const EditorOptions& o, const EditorContext& ctx) {
   s.hidden_total = o.hidden_total;
   s.linear_scale = ctx.linear_scale;
   s.regions = ctx.regions;
+  if (s.transform == "region_mlp") {
+    s.expert_mode = o.expert_mode;
+    // Refine: the unit embedding enters at the size of a normalised latent (|z_e| ~ sqrt(De): unit variance per dim),
+    // not at 1 beside a latent of norm ~75 where the expert could barely see it.
+    s.embedding_scale = s.expert_mode == "refine" ? std::sqrt(double(s.edit_dim)) : 1.0;
+  }
   if (s.transform == "lt_linear" && s.num_experts != int(ctx.train_attributes.size()))
     throw UsageError("editor.transform = lt_linear needs editor.clusters = 0 (one transform per attribute)");
   return s;
@@ -38,6 +48,9 @@ void editor_save(const fs::path& dir, EditorModel& model, const EditorContext& c
     w.set_attr_string("transform", spec.transform);
     w.set_attr_int64s("hidden_total", {spec.hidden_total});
     if (spec.transform == "region_mlp") {
+      // Read back by editor_load; an editor.h5 without them is a scratch editor (saved before refine existed).
+      w.set_attr_string("expert_mode", spec.expert_mode);
+      w.set_attr_string("embedding_scale", fmt::format("{:.17g}", spec.embedding_scale));
       auto mask = model->group_mask.contiguous();
       w.write_array_f32("sparsity/group_mask", {mask.size(0), mask.size(1)}, mask.data_ptr<float>());
       std::vector<int32_t> h;
@@ -57,8 +70,21 @@ EditorBundle editor_load(const fs::path& dir) {
   o.transform = file.attribute_text("transform");
   o.hidden_total = h5_attr_read_int64s(file.file(), "hidden_total", (dir / "editor.h5").string())[0];
   o.clusters = b.ctx.num_experts();
-  b.model = EditorModel(editor_spec_make(o, b.ctx));
+  o.expert_mode = file.attribute_text("expert_mode");  // "" when saved before the key existed: scratch
+  const bool has_mode = !o.expert_mode.empty();
+  if (!has_mode) o.expert_mode = "scratch";
+  if (o.expert_mode != "refine" && o.expert_mode != "scratch")
+    throw DataError(fmt::format("{}: expert_mode '{}' is not refine or scratch", (dir / "editor.h5").string(), o.expert_mode));
+  EditorSpec spec = editor_spec_make(o, b.ctx);
+  if (spec.transform == "region_mlp" && has_mode)
+    spec.embedding_scale = std::stod(file.attribute_text("embedding_scale"));
+  b.model = EditorModel(spec);
   torch::serialize::InputArchive archive;
+  // Module::load replaces each tensor with the archive's whatever its shape, so the shapes are checked after it
+  // (an editor.h5 that names another mode or capacity than its weights would fail later, at the first edit).
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (auto& item : b.model->named_parameters()) shapes[item.key()] = item.value().sizes().vec();
+  for (auto& item : b.model->named_buffers()) shapes[item.key()] = item.value().sizes().vec();
   try {
     archive.load_from((dir / "editor_weights.pt").string());
     b.model->load(archive);
@@ -66,6 +92,14 @@ EditorBundle editor_load(const fs::path& dir) {
     throw DataError(fmt::format("{}: weights do not match editor.h5: {}", (dir / "editor_weights.pt").string(),
                                 e.what_without_backtrace()));
   }
+  auto check = [&](const std::string& name, const torch::Tensor& t) {
+    if (t.sizes().vec() != shapes[name])
+      throw DataError(fmt::format("{}: {} has shape [{}] but editor.h5 (transform {}, expert_mode {}) needs [{}]",
+                                  (dir / "editor_weights.pt").string(), name, fmt::join(t.sizes().vec(), ", "),
+                                  spec.transform, spec.expert_mode, fmt::join(shapes[name], ", ")));
+  };
+  for (auto& item : b.model->named_parameters()) check(item.key(), item.value());
+  for (auto& item : b.model->named_buffers()) check(item.key(), item.value());
   if (file.has_column("sparsity/history")) {
     auto h = file.read_array_i32("sparsity/history");
     for (size_t i = 0; i + 2 < h.size(); i += 3) b.history.push_back({h[i], h[i + 1], h[i + 2]});
@@ -79,22 +113,28 @@ int64_t PrunedEditor::parameter_count() const {
   return n;
 }
 
-torch::Tensor PrunedEditor::delta(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& route) const {
+torch::Tensor PrunedEditor::delta(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& route,
+                                  const torch::Tensor& g) const {
+  if (refine && !g.defined()) throw std::logic_error("a refining pruned editor needs the strength g");
+  auto gc = refine ? g.to(z.scalar_type()).unsqueeze(1) : torch::Tensor();
+  auto x = refine ? torch::cat({z + gc * e * linear_scale, e * embedding_scale, gc}, 1) : torch::cat({z, e}, 1);
   auto out = torch::zeros_like(z);
   for (size_t k = 0; k < w1.size(); ++k) {
     auto rows = route.select(1, int64_t(k)).nonzero().squeeze(1);
     if (rows.numel() == 0 || w1[k].size(0) == 0) continue;
-    auto hidden = torch::leaky_relu(
-        torch::addmm(b1[k], torch::cat({z.index_select(0, rows), e.index_select(0, rows)}, 1), w1[k].t()), 0.2);
+    auto hidden = torch::leaky_relu(torch::addmm(b1[k], x.index_select(0, rows), w1[k].t()), 0.2);
     out.index_add_(0, rows, torch::mm(hidden, w2[k].t()) * route.select(1, int64_t(k)).index_select(0, rows).unsqueeze(1));
   }
-  return out;
+  return refine ? e * linear_scale + out : out;
 }
 
 PrunedEditor editor_prune(EditorModel& model) {
   if (model->spec().transform != "region_mlp") throw UsageError("only region_mlp editors have neuron groups to prune");
   torch::NoGradGuard no_grad;
   PrunedEditor p;
+  p.refine = model->refines();
+  p.linear_scale = model->spec().linear_scale;
+  p.embedding_scale = model->spec().embedding_scale;
   for (int k = 0; k < model->spec().num_experts; ++k) {
     auto live = model->group_mask[k].nonzero().squeeze(1);
     p.w1.push_back(model->w1[k].index_select(0, live).clone());
@@ -106,6 +146,8 @@ PrunedEditor editor_prune(EditorModel& model) {
 
 void pruned_save(const PrunedEditor& p, const fs::path& path) {
   torch::serialize::OutputArchive archive;
+  // The mode travels with the experts: [refine (0/1), linear scale s, embedding scale c].
+  archive.write("mode", torch::tensor({p.refine ? 1.0 : 0.0, p.linear_scale, p.embedding_scale}, torch::kDouble));
   for (size_t k = 0; k < p.w1.size(); ++k) {
     archive.write(fmt::format("expert{}_w1", k), p.w1[k]);
     archive.write(fmt::format("expert{}_b1", k), p.b1[k]);

@@ -34,9 +34,13 @@ EditorBundle editor_load(const std::filesystem::path& dir);
 
 // region_mlp experts with only the live neurons: same outputs as the masked model, fewer parameters.
 struct PrunedEditor {
-  std::vector<torch::Tensor> w1, b1, w2;  // per expert: [h_k, 2De], [h_k], [De, h_k] (W2 already block-masked)
+  std::vector<torch::Tensor> w1, b1, w2;  // per expert: [h_k, W1 width], [h_k], [De, h_k] (W2 already block-masked)
+  bool refine = false;                    // refine mode: delta = s e + M([z + g s e; c e; g]) (needs g)
+  double linear_scale = 1.0, embedding_scale = 1.0;
   int64_t parameter_count() const;
-  torch::Tensor delta(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& route) const;
+  // The edit per unit strength, as EditorModelImpl::delta.
+  torch::Tensor delta(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& route,
+                      const torch::Tensor& g = {}) const;
 };
 PrunedEditor editor_prune(EditorModel& model);
 void pruned_save(const PrunedEditor& pruned, const std::filesystem::path& path);

@@ -22,18 +22,31 @@ EditorModelImpl::EditorModelImpl(EditorSpec spec) : spec_(std::move(spec)) {
     // Integer division (torch's "/" on integer tensors is true division).
     auto block = torch::div(torch::arange(H, torch::kLong), H / R, "floor");
     w2_mask = register_buffer("w2_mask", region.unsqueeze(1).eq(block.unsqueeze(0)).to(torch::kFloat));
+    if (spec_.expert_mode != "refine" && spec_.expert_mode != "scratch")
+      throw UsageError("editor.expert_mode '" + spec_.expert_mode + "' is not one of refine, scratch");
+    const bool refine = spec_.expert_mode == "refine";
+    const int64_t in = refine ? 2 * De + 1 : 2 * De;  // refine also feeds g
     for (int k = 0; k < K; ++k) {
-      // Kaiming-like init for the hidden layer; small output init so an untrained expert barely edits.
-      w1.push_back(register_parameter(fmt::format("expert{}_w1", k), torch::randn({H, 2 * De}) / std::sqrt(2.0 * De)));
+      // Kaiming-like init for the hidden layer (every input has unit scale per dim: z, c e and g).
+      w1.push_back(register_parameter(fmt::format("expert{}_w1", k), torch::randn({H, in}) / std::sqrt(double(in))));
       b1.push_back(register_parameter(fmt::format("expert{}_b1", k), torch::zeros({H})));
-      w2.push_back(register_parameter(fmt::format("expert{}_w2", k), torch::randn({De, H}) * (0.1 / std::sqrt(double(H)))));
+      // Refine: zero output layer, so an untrained editor is exactly the linear edit (W1 still gets gradients once
+      // W2 moves). Scratch: small output init so an untrained expert barely edits.
+      w2.push_back(register_parameter(fmt::format("expert{}_w2", k),
+                                      refine ? torch::zeros({De, H}) : torch::randn({De, H}) * (0.1 / std::sqrt(double(H)))));
     }
     group_mask = register_buffer("group_mask", torch::ones({K, H}));
   } else if (spec_.transform == "lt_linear") {
     const int64_t C = spec_.layer_channels, L = De / C;
     for (int k = 0; k < K; ++k) {
-      // Equalised learning rate (StyleGAN's EqualLinear): weights stored N(0, 1/lr_mul), scaled at run time.
-      lt_weight.push_back(register_parameter(fmt::format("lt{}_weight", k), torch::randn({L, C, C}) / spec_.lr_mul));
+      // Latent Transformer's Dense_layer (nets.py): the stored weight is Xavier-uniform, U(-b, b) with
+      // b = sqrt(6 / (fan_in + fan_out)) = sqrt(3 / C), and forward multiplies it by the equalised-learning-rate
+      // coefficient lr_mul / sqrt(fan_in). The effective map therefore starts with std lr_mul / C: an edit about
+      // 1/sqrt(C) of the latent's size. (The first build stored N(0, 1/lr_mul), an effective std of 1/sqrt(C): a
+      // random map as large as the latent, that 300 steps did not undo. Our bug, not LT's protocol.)
+      const double bound = std::sqrt(6.0 / double(C + C));
+      lt_weight.push_back(
+          register_parameter(fmt::format("lt{}_weight", k), (torch::rand({L, C, C}) * 2 - 1) * bound));
       lt_bias.push_back(register_parameter(fmt::format("lt{}_bias", k), torch::zeros({L, C})));
     }
   } else if (spec_.transform != "linear") {
@@ -45,27 +58,50 @@ int EditorModelImpl::block_of_neuron(int64_t h) const {
   return static_cast<int>(h / (hidden_per_expert_ / spec_.regions.num_regions));
 }
 
-torch::Tensor EditorModelImpl::delta(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& route) {
-  if (spec_.transform == "linear") return e * spec_.linear_scale;
-  auto out = torch::zeros_like(z);
-  const int K = spec_.num_experts;
-  for (int k = 0; k < K; ++k) {
+torch::Tensor EditorModelImpl::expert_input(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& g) const {
+  if (!refines()) return torch::cat({z, e}, 1);
+  if (!g.defined()) throw std::logic_error("a refining region_mlp editor needs the strength g");
+  auto gc = g.to(z.scalar_type()).unsqueeze(1);
+  auto z_lin = z + gc * e * spec_.linear_scale;
+  return torch::cat({z_lin, e * spec_.embedding_scale, gc}, 1);
+}
+
+torch::Tensor EditorModelImpl::expert_hidden(int k, const torch::Tensor& x) const {
+  auto mask = group_mask[k];
+  return torch::leaky_relu(torch::addmm(b1[k] * mask, x, (w1[k] * mask.unsqueeze(1)).t()), 0.2);
+}
+
+torch::Tensor EditorModelImpl::experts(const torch::Tensor& x, const torch::Tensor& route) const {
+  auto out = torch::zeros({x.size(0), spec_.edit_dim}, x.options());
+  for (int k = 0; k < spec_.num_experts; ++k) {
     auto weight = route.select(1, k);
     auto rows = weight.nonzero().squeeze(1);
     if (rows.numel() == 0) continue;  // hard routing: only the experts that have samples run
-    auto zk = z.index_select(0, rows), ek = e.index_select(0, rows);
-    torch::Tensor mk;
-    if (spec_.transform == "region_mlp") {
-      auto mask = group_mask[k];
-      auto hidden = torch::leaky_relu(torch::addmm(b1[k] * mask, torch::cat({zk, ek}, 1), (w1[k] * mask.unsqueeze(1)).t()), 0.2);
-      mk = torch::mm(hidden, (w2[k] * w2_mask * mask.unsqueeze(0)).t());
-    } else {
-      const int64_t C = spec_.layer_channels, L = spec_.edit_dim / C;
-      auto scale = spec_.lr_mul / std::sqrt(double(C));
-      auto zl = zk.view({-1, L, C}).transpose(0, 1);                       // [L, b, C]
-      auto dl = torch::baddbmm((lt_bias[k] * spec_.lr_mul).unsqueeze(1), zl, lt_weight[k].transpose(1, 2) * scale);
-      mk = dl.transpose(0, 1).reshape({-1, L * C});
-    }
+    auto mk = torch::mm(expert_hidden(k, x.index_select(0, rows)), (w2[k] * w2_mask * group_mask[k].unsqueeze(0)).t());
+    out.index_add_(0, rows, mk * weight.index_select(0, rows).unsqueeze(1));
+  }
+  return out;
+}
+
+torch::Tensor EditorModelImpl::delta(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& route,
+                                     const torch::Tensor& g) {
+  if (spec_.transform == "linear") return e * spec_.linear_scale;
+  if (spec_.transform == "region_mlp") {
+    auto m = experts(expert_input(z, e, g), route);
+    // Refine: z' = z_lin + g M = z + g (s e + M).
+    return refines() ? e * spec_.linear_scale + m : m;
+  }
+  auto out = torch::zeros_like(z);
+  const int K = spec_.num_experts;
+  const int64_t C = spec_.layer_channels, L = spec_.edit_dim / C;
+  const auto scale = spec_.lr_mul / std::sqrt(double(C));
+  for (int k = 0; k < K; ++k) {
+    auto weight = route.select(1, k);
+    auto rows = weight.nonzero().squeeze(1);
+    if (rows.numel() == 0) continue;  // hard routing: only the transforms that have samples run
+    auto zl = z.index_select(0, rows).view({-1, L, C}).transpose(0, 1);  // [L, b, C]
+    auto dl = torch::baddbmm((lt_bias[k] * spec_.lr_mul).unsqueeze(1), zl, lt_weight[k].transpose(1, 2) * scale);
+    auto mk = dl.transpose(0, 1).reshape({-1, L * C});
     out.index_add_(0, rows, mk * weight.index_select(0, rows).unsqueeze(1));
   }
   return out;
@@ -73,16 +109,16 @@ torch::Tensor EditorModelImpl::delta(const torch::Tensor& z, const torch::Tensor
 
 torch::Tensor EditorModelImpl::forward(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& g,
                                        const torch::Tensor& route) {
-  return z + g.unsqueeze(1) * delta(z, e, route);
+  return z + g.unsqueeze(1) * delta(z, e, route, g);
 }
 
 int64_t editor_parameter_count(EditorModel& model, bool pruned_removed) {
   int64_t n = 0;
   for (auto& p : model->parameters()) n += p.numel();
   if (!pruned_removed || model->spec().transform != "region_mlp") return n;
-  // A removed neuron takes its W1 row (2 De), its bias and its W2 column (De).
+  // A removed neuron takes its W1 row (2 De, + 1 for g when refining), its bias and its W2 column (De).
   auto dead = (model->group_mask == 0).sum().item<int64_t>();
-  return n - dead * (3 * model->spec().edit_dim + 1);
+  return n - dead * (model->w1[0].size(1) + 1 + model->spec().edit_dim);
 }
 
 }  // namespace s3e

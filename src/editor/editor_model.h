@@ -1,11 +1,15 @@
 // editor_model.h — the latent editors, all with one interface: z' = z + g * M(z, e) on the editable part z of a
 // (normalised) latent, for an attribute with embedding e and signed strength g, routed to experts by weights w:
-//   linear      M = scale * e                                  (the classifier-direction edit; nothing learned)
+//   linear      M = s * e                                      (the classifier-direction edit; nothing learned)
 //   lt_linear   M = W_l z_l + b_l per editable layer l, one transform per attribute (Latent Transformer: K = A,
-//               equalised learning rate)
-//   region_mlp  M = sum_k w_k W2_k act(W1_k [z; e] + b1_k), K experts whose hidden neurons are split into region
-//               blocks; block r writes only the dims of region r (W2 is block-masked), so neuron h of expert k is a
-//               zero-invariant group (row h of W1, b1[h], column h of W2) that the group-sparse optimiser can remove.
+//               equalised learning rate lr_mul / sqrt(C) on stored weights initialised Xavier-uniform, as LT's nets.py)
+//   region_mlp  K experts E_k(x) = W2_k act(W1_k x + b1_k) whose hidden neurons are split into region blocks; block r
+//               writes only the dims of region r (W2 is block-masked), so neuron h of expert k is a zero-invariant
+//               group (row h of W1, b1[h], column h of W2) that the group-sparse optimiser can remove. Two modes:
+//     refine    (default; the paper's x^ = T(Denorm(Norm(x) + g a))): z_lin = z + g s e, then
+//               z' = z_lin + g * sum_k w_k E_k([z_lin; c e; g]), W2 initialised to zero so that an untrained expert
+//               is exactly the linear edit; c = sqrt(De) brings the unit embedding to the latent's size.
+//     scratch   (the first build, an ablation): z' = z + g * sum_k w_k E_k([z; e]); the expert makes the whole edit.
 #pragma once
 #include <torch/torch.h>
 
@@ -22,7 +26,11 @@ struct EditorSpec {
   int64_t layer_channels = 0;            // channels per layer (lt_linear's per-layer maps)
   int num_experts = 1;
   int64_t hidden_total = 1920;           // hidden neurons over all experts (capacity constant across K)
-  double linear_scale = 1.0;             // the linear edit's step per unit strength
+  double linear_scale = 1.0;             // the linear edit's step per unit strength (linear, refine's z_lin)
+  // region_mlp only. The struct's default is the first build's mode, so hand-built specs and editors saved before
+  // the key existed keep their meaning; the trainer's default (editor.expert_mode) is refine.
+  std::string expert_mode = "scratch";   // refine | scratch
+  double embedding_scale = 1.0;          // c: the expert sees c * e (refine: sqrt(De))
   double lr_mul = 1.0;                   // equalised learning rate multiplier (lt_linear)
   RegionMap regions;                     // region_mlp only
 };
@@ -34,8 +42,15 @@ class EditorModelImpl : public torch::nn::Module {
   // z [B, De], e [B, De] unit embeddings, g [B], route [B, K] routing weights (one-hot for hard routing).
   torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& g,
                         const torch::Tensor& route);
-  // The edit M alone (before scaling by g).
-  torch::Tensor delta(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& route);
+  // The edit per unit strength: forward = z + g * delta. Refine mode needs g (the expert sees z_lin and g); the
+  // other transforms ignore it.
+  torch::Tensor delta(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& route,
+                      const torch::Tensor& g = {});
+  bool refines() const { return spec_.transform == "region_mlp" && spec_.expert_mode == "refine"; }
+  // region_mlp: the experts' input rows [B, W1 width] for edits (z, e, g): refine [z + g s e; c e; g], scratch [z; e].
+  torch::Tensor expert_input(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& g) const;
+  // Hidden activations of expert k (masked groups give exactly zero) for input rows x [b, W1 width].
+  torch::Tensor expert_hidden(int k, const torch::Tensor& x) const;
 
   const EditorSpec& spec() const { return spec_; }
   int64_t hidden_per_expert() const { return hidden_per_expert_; }
@@ -52,6 +67,8 @@ class EditorModelImpl : public torch::nn::Module {
   torch::Tensor group_mask;
 
  private:
+  // sum_k w_k E_k(x) over the rows each expert has (region_mlp).
+  torch::Tensor experts(const torch::Tensor& x, const torch::Tensor& route) const;
   EditorSpec spec_;
   int64_t hidden_per_expert_ = 0;
 };

@@ -1,11 +1,24 @@
 #include "editor/editor_options.h"
 
+#include <cmath>
+#include <stdexcept>
+
+#include "core/errors.h"
+
 namespace s3e {
 
 void editor_add_config(ConfigSchema& s) {
   s.add_choice("editor.transform", "region_mlp", {"linear", "lt_linear", "region_mlp"},
                "editing transform: linear classifier-direction edit, Latent Transformer per-layer maps, or "
                "region-partitioned MLP experts (S3Editor)")
+      .add_choice("editor.expert_mode", "refine", {"refine", "scratch"},
+                  "region_mlp experts: refine the linear edit (z_lin = z + g s e_a, then z_lin + g M(z_lin, c e_a, g) "
+                  "with M zero at start; the paper's T(Denorm(Norm(x) + g a))) or make the whole edit from scratch "
+                  "(z + g M(z, e_a), the first build, an ablation)")
+      .add_text("editor.linear_scale", "data",
+                "step s of the linear edit per unit strength (linear transform, refine's z_lin, self-training's "
+                "pseudo-edited inputs): data = 2 standard deviations of <z, e_a> over the training rows, sqrt_dim = "
+                "sqrt(editable dims) (DESIGN.md), or a positive number")
       .add_int("editor.clusters", 5, "K attribute clusters/experts; 0 = one per training attribute (K = A)", 0, 1000)
       .add_choice("editor.cluster_feature", "energy", {"energy", "direction"},
                   "what K-means clusters: squared embedding (which dims an attribute edits) or the signed embedding")
@@ -44,7 +57,8 @@ void editor_add_config(ConfigSchema& s) {
                "samples per step over all ranks (a multiple of the rank count; overrides train.batch_size): the "
                "same trajectory on any rank count, so a requeue on fewer ranks resumes; 0 = off", 0, 1e9)
       .add_real("train.lr", 1e-4, "Adam learning rate", 0, 10)
-      .add_real("train.weight_decay", 0, "Adam weight decay", 0, 10)
+      .add_real("train.weight_decay", 0, "Adam weight decay; when not set: 5e-4 for editor.transform = lt_linear "
+                "(Latent Transformer's), 0 for the others", 0, 10)
       .add_int("train.checkpoint_every", 200, "steps between checkpoints", 1, 1e9)
       .add_int("train.keep_last", 3, "checkpoints kept", 1, 1000)
       .add_int("train.log_every", 20, "steps between log lines", 1, 1e9)
@@ -53,9 +67,27 @@ void editor_add_config(ConfigSchema& s) {
       .add_real("train.validation_share", 0.1, "share of samples held out (last rows) for evaluation", 0, 0.9);
 }
 
+double editor_linear_scale_resolve(const std::string& text, double data_scale, int64_t edit_dim) {
+  if (text == "data") return data_scale;
+  if (text == "sqrt_dim") return std::sqrt(double(edit_dim));
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || !std::isfinite(v) || v <= 0)
+    throw UsageError("config key editor.linear_scale: '" + text + "' is not data, sqrt_dim or a positive number");
+  return v;
+}
+
 EditorOptions editor_options_from_config(const Config& c) {
   EditorOptions o;
   o.transform = c.get_text("editor.transform");
+  o.expert_mode = c.get_text("editor.expert_mode");
+  o.linear_scale = c.get_text("editor.linear_scale");
+  editor_linear_scale_resolve(o.linear_scale, 1.0, 1);  // UsageError now rather than after loading the data
   o.clusters = static_cast<int>(c.get_int("editor.clusters"));
   o.cluster_feature = c.get_text("editor.cluster_feature");
   o.routing = c.get_text("editor.routing");
@@ -93,6 +125,8 @@ EditorOptions editor_options_from_config(const Config& c) {
   o.global_batch_size = c.get_int("train.global_batch_size");
   o.lr = c.get_real("train.lr");
   o.weight_decay = c.get_real("train.weight_decay");
+  // A per-transform default: Latent Transformer trains its maps with weight decay 5e-4; a value the user set wins.
+  if (o.transform == "lt_linear" && c.source_of("train.weight_decay") == "default") o.weight_decay = 5e-4;
   o.checkpoint_every = c.get_int("train.checkpoint_every");
   o.keep_last = c.get_int("train.keep_last");
   o.log_every = c.get_int("train.log_every");

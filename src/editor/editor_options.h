@@ -12,6 +12,8 @@ namespace s3e {
 struct EditorOptions {
   // [editor]
   std::string transform = "region_mlp";   // linear | lt_linear | region_mlp
+  std::string expert_mode = "refine";     // region_mlp: refine (z_lin + g M(z_lin, c e, g)) | scratch (z + g M(z, e))
+  std::string linear_scale = "data";      // the linear edit's step s: data (2 std of <z, e_a>) | sqrt_dim | a number
   int clusters = 5;                       // K; 0 = one expert per training attribute (K = A)
   std::string cluster_feature = "energy"; // energy (squared embedding) | direction (signed embedding)
   std::string routing = "hard";           // hard | soft
@@ -38,6 +40,7 @@ struct EditorOptions {
   // > 0: the global batch, fixed whatever the rank count (per rank = this / ranks), so a run may resume on
   // another rank count and follow the same trajectory; 0: batch_size per rank.
   int64_t global_batch_size = 0;
+  // weight_decay: the key's value when set; unset, 5e-4 for lt_linear (Latent Transformer's) and 0 otherwise.
   double lr = 1e-4, weight_decay = 0;
   int64_t checkpoint_every = 200, keep_last = 3, log_every = 20;
   int64_t stop_after_step = 0;  // stop (as if preempted, exit 75) after this step's checkpoint; 0 = off
@@ -46,5 +49,8 @@ struct EditorOptions {
 
 void editor_add_config(ConfigSchema& schema);
 EditorOptions editor_options_from_config(const Config& config);
+// editor.linear_scale's value for a context: data -> data_scale, sqrt_dim -> sqrt(edit_dim), else the number
+// (UsageError naming the key when it is none of these).
+double editor_linear_scale_resolve(const std::string& text, double data_scale, int64_t edit_dim);
 
 }  // namespace s3e

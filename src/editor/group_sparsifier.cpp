@@ -11,12 +11,17 @@ GroupSparsifier::GroupSparsifier(EditorModel& model, const EditorOptions& o) : m
   selected_ = torch::zeros_like(model->group_mask).to(torch::kBool);
 }
 
-torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch::Tensor& e,
-                                            const torch::Tensor& route) const {
+torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
+                                            const torch::Tensor& g) const {
   auto& m = *model_;
   const int K = m.spec().num_experts;
   const int64_t H = m.hidden_per_expert();
   auto normalise = [](torch::Tensor t) { return t / t.max().clamp_min(1e-20); };
+  torch::Tensor input;  // the experts' input rows (refine: built from z + g s e and g)
+  {
+    torch::NoGradGuard no_grad;
+    input = m.expert_input(ze, e, g);
+  }
   auto magnitude = torch::zeros({K, H}), avg = torch::zeros({K, H}), cosine = torch::zeros({K, H}),
        taylor1 = torch::zeros({K, H}), taylor2 = torch::zeros({K, H}), over = torch::zeros({K, H});
   for (int k = 0; k < K; ++k) {
@@ -34,8 +39,7 @@ torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch
     // Over-editing: edit energy this neuron writes outside the target regions of the attributes routed here.
     auto rows = route.select(1, k).nonzero().squeeze(1);
     if (rows.numel() > 0) {
-      auto hidden = torch::leaky_relu(
-          torch::addmm(m.b1[k], torch::cat({ze.index_select(0, rows), e.index_select(0, rows)}, 1), m.w1[k].t()), 0.2);
+      auto hidden = torch::leaky_relu(torch::addmm(m.b1[k], input.index_select(0, rows), m.w1[k].t()), 0.2);
       auto energy = hidden.pow(2).sum(0) * (m.w2[k] * m.w2_mask).pow(2).sum(0);  // [H], summed over rows
       for (int64_t h = 0; h < H; ++h) {
         int block = m.block_of_neuron(h);
@@ -52,7 +56,7 @@ torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch
 }
 
 void GroupSparsifier::before_step(int64_t step, const torch::Tensor& ze, const torch::Tensor& e,
-                                  const torch::Tensor& route) {
+                                  const torch::Tensor& route, const torch::Tensor& g) {
   if (!enabled_) return;
   int64_t offset = step - options_.sparsity_start;
   if (offset < 0 || offset % options_.sparsity_period_steps != 0) return;
@@ -62,7 +66,7 @@ void GroupSparsifier::before_step(int64_t step, const torch::Tensor& ze, const t
   int64_t done = (model_->group_mask == 0).sum().item<int64_t>();
   int64_t goal = std::llround(double(target_groups_) * double(period + 1) / double(options_.sparsity_periods));
   int64_t pick = std::max<int64_t>(0, goal - done);
-  last_scores_ = score_groups(ze, e, route);
+  last_scores_ = score_groups(ze, e, route, g);
   selected_.zero_();
   if (pick == 0) return;
   // Lowest scores among live groups; ties broken by index (deterministic on every rank).

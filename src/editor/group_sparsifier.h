@@ -35,15 +35,18 @@ class GroupSparsifier {
   // energy) is the same on every rank and every rank prunes the same groups.
   void set_rank_sum(std::function<void(torch::Tensor&)> sum) { rank_sum_ = std::move(sum); }
   int64_t target_groups() const { return target_groups_; }
-  // Call after backward (gradients present) with the step's editable inputs, embeddings and routing, before the
-  // optimiser step: at a period start it scores and selects groups.
-  void before_step(int64_t step, const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route);
+  // Call after backward (gradients present) with the step's editable inputs, embeddings, routing and strengths
+  // (a refining editor's experts see z + g s e and g, so g is required there), before the optimiser step: at a
+  // period start it scores and selects groups.
+  void before_step(int64_t step, const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
+                   const torch::Tensor& g = {});
   // Call after the optimiser step: shrinks the selected groups, masks them at the period end.
   void after_step(int64_t step);
 
   // Score of every group [K, H] at the last selection (for tests and reports).
   const torch::Tensor& last_scores() const { return last_scores_; }
-  torch::Tensor score_groups(const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route) const;
+  torch::Tensor score_groups(const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
+                             const torch::Tensor& g = {}) const;
   const std::vector<SparsityEvent>& history() const { return history_; }
   // Restores after a resume: masks come with the model's buffers; `selected` is the current period's selection.
   torch::Tensor selected() const { return selected_; }

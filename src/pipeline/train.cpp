@@ -152,7 +152,7 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
     l.total.backward();
     if (reducer) reducer->finish();
     sparsifier.before_step(step, edits.z_in.index_select(1, ctx.edit_index), ctx.embeddings.index_select(0, edits.attribute),
-                           ctx.routing.index_select(0, edits.attribute));
+                           ctx.routing.index_select(0, edits.attribute), edits.g);
     optimizer.step();
     sparsifier.after_step(step);
     ++step;

@@ -30,6 +30,8 @@ torch::Tensor some_latents(int64_t n, int64_t d, uint64_t seed) {
 TEST(EditorRuntime, MatchesTheTrainingTimePathBitForBit) {
   for (const char* method : {"linear", "lt", "s3editor"}) {
     EditorRuntime rt(fixture(method), fixture("classifier.pt"));
+    // Saved before editor.expert_mode existed: a region_mlp fixture is a scratch editor.
+    EXPECT_EQ(rt.spec().expert_mode, "scratch") << method;
     ClassifierBundle classifier = classifier_load(fixture("classifier.pt"));
     EditorBundle bundle = editor_load(fixture(method));
     bundle.model->eval();

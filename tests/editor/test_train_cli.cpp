@@ -61,6 +61,9 @@ TEST_F(TrainCli, TwoRanksMatchOneRankWithTheSameGlobalBatch) {
   auto ea = editor_load(fs::path(one) / "editor"), eb = editor_load(fs::path(two) / "editor");
   EXPECT_TRUE(torch::equal(ea.model->group_mask, eb.model->group_mask));
   EXPECT_GT((ea.model->group_mask == 0).sum().item<int64_t>(), 0);
+  // The default region_mlp editor refines the linear edit, and its file says so.
+  EXPECT_TRUE(ea.model->refines());
+  EXPECT_TRUE(eb.model->refines());
 }
 
 TEST_F(TrainCli, InterruptedRunResumesToBitIdenticalWeights) {
@@ -118,6 +121,9 @@ TEST_F(TrainCli, BadInputsAreClearErrors) {
   r = test::run_s3editor(train_args(d + "/bad", 16) + " --set editor.transform=lt_linear");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("editor.clusters = 0"), std::string::npos) << r.output;
+  r = test::run_s3editor(train_args(d + "/bad", 16) + " --set editor.linear_scale=huge");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("editor.linear_scale"), std::string::npos) << r.output;
 }
 
 // Preemption as SLURM does it: SIGTERM to the rank processes mid-run. The ranks agree on the flag at the next step,
