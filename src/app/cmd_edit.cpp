@@ -4,6 +4,7 @@
 #include "core/command_registry.h"
 #include "pipeline/edit_store.h"
 #include "pipeline/edit_videos.h"
+#include "pipeline/item_run.h"
 
 namespace s3e {
 namespace {
@@ -11,6 +12,7 @@ namespace {
 void add_edit_config(ConfigSchema& schema) {
   pipeline_edit_store_add_config(schema);
   pipeline_edit_videos_add_config(schema);
+  item_run_add_config(schema);
 }
 
 int run_edit(int argc, char** argv) {
@@ -31,6 +33,7 @@ int run_edit(int argc, char** argv) {
   stage.add_alias("strengths", "edit.strengths", "comma-separated |g| list for curves");
   stage.add_alias("rows", "edit.rows", "all | heldout | train");
   stage.options().add_options()("retry-failed", "rerun items recorded as failed");
+  stage.add_item_run_options();
   add_edit_config(stage.schema());
   if (!stage.parse(argc, argv)) return 0;
   EditStoreOptions o{stage.run()};

@@ -16,6 +16,7 @@ int run_eval(int argc, char** argv) {
                "to it as <stem>.csv");
   stage.add_alias("identity-net", "eval.identity_net", "TorchScript identity net replacing face-api's descriptor");
   stage.options().add_options()("retry-failed", "rerun videos recorded as failed");
+  stage.add_item_run_options();
   pipeline_eval_videos_add_config(stage.schema());
   if (!stage.parse(argc, argv)) return 0;
   EvalVideosOptions o{stage.run()};

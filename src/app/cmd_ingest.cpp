@@ -16,6 +16,7 @@ int run_ingest(int argc, char** argv) {
   stage.add_alias("backbone", "ingest.backbone", "landmark (built in) or a TorchScript backbone folder");
   stage.add_alias("faces", "ingest.faces", "largest | all");
   stage.options().add_options()("retry-failed", "rerun items recorded as failed");
+  stage.add_item_run_options();
   pipeline_ingest_add_config(stage.schema());
   if (!stage.parse(argc, argv)) return 0;
   IngestOptions o{stage.run()};

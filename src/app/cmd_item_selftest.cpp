@@ -9,6 +9,7 @@ namespace {
 int run_item_selftest(int argc, char** argv) {
   Stage stage("item-selftest", "Synthetic item stage for the tests of the work queue, ledger, signals and resume.");
   stage.options().add_options()("retry-failed", "rerun items recorded as failed");
+  stage.add_item_run_options();
   pipeline_item_selftest_add_config(stage.schema());
   if (!stage.parse(argc, argv)) return 0;
   ItemSelftestOptions o{stage.run()};

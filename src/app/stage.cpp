@@ -88,6 +88,13 @@ void Stage::add_switch(const std::string& flag, const std::string& key, const st
   switches_.emplace_back(flag, key);
 }
 
+void Stage::add_item_run_options() {
+  add_alias("shard", "run.shard", "run only shard I/N of the items (I from 0: items I, I+N, ...), as array task I "
+                                  "of N, with a --run-dir of its own (e.g. <run>/tasks/I)");
+  add_switch("merge-tasks", "run.merge_tasks", "gather the items of <run-dir>/tasks/*/ (a job array's shards) "
+                                               "into this run folder, then write the index over all of them");
+}
+
 std::string Stage::io(const std::string& key) const { return config_->get_text("io." + key); }
 
 std::string Stage::io_required(const std::string& key) const {

@@ -46,6 +46,8 @@ class Stage {
   void add_alias(const std::string& flag, const std::string& key, const std::string& help, bool repeatable = false);
   // Flag `--<flag>` without a value that sets the bool config key `key` to true.
   void add_switch(const std::string& flag, const std::string& key, const std::string& help);
+  // Item stages (their schema has item_run_add_config's keys): --shard I/N and --merge-tasks (pipeline/merge_tasks.h).
+  void add_item_run_options();
   // The path of io.<key> ("" when not given).
   std::string io(const std::string& key) const;
   // The same, or a UsageError telling how to give it.

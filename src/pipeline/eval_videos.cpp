@@ -69,6 +69,7 @@ std::vector<EvalItem> eval_items(const std::string& edited) {
 }  // namespace
 
 void pipeline_eval_videos_add_config(ConfigSchema& schema) {
+  item_run_add_config(schema);  // --shard, --merge-tasks
   face_settings_add_config(schema);
   media_limits_add_keys(schema);
   schema

@@ -54,6 +54,7 @@ void plan_parse(const json& j, std::vector<std::string>* inputs, std::vector<Ing
 }  // namespace
 
 void pipeline_ingest_add_config(ConfigSchema& schema) {
+  item_run_add_config(schema);  // --shard, --merge-tasks
   face_settings_add_config(schema);
   media_limits_add_keys(schema);
   schema

@@ -11,6 +11,7 @@
 #include "core/file_util.h"
 #include "core/progress.h"
 #include "core/stop_signal.h"
+#include "pipeline/merge_tasks.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -23,17 +24,27 @@ void ItemContext::poll() {
 
 namespace {
 
-// Rank 0: clean up, record the plan, and choose the items that still have to run (indices into `items`).
+// Rank 0: clean up, gather a job array's tasks (merge), record the plan, and choose the items that still have to
+// run (indices into `items`, the shard's items when sharded; `all_items` is the stage's whole list).
 std::vector<int64_t> plan_on_root(const StageRun& stage, const ItemLedger& ledger,
-                                  const std::vector<ItemRunItem>& items, bool retry_failed, int64_t* already_done) {
+                                  const std::vector<ItemRunItem>& items, const std::vector<ItemRunItem>& all_items,
+                                  const ItemShard& shard, bool merge, bool retry_failed, int64_t* already_done) {
   ItemCleanupReport cleaned = ledger.cleanup_leftovers();
   if (!cleaned.interrupted.empty() || !cleaned.temporaries.empty() || !cleaned.outputs.empty())
     spdlog::info("{}: removed what interrupted attempts left: {} item(s) ({} temporary file(s), {} uncommitted "
                  "output(s))", stage.stage, cleaned.interrupted.size(), cleaned.temporaries.size(),
                  cleaned.outputs.size());
   for (auto& bad : cleaned.unreadable_records) spdlog::warn("{}: unreadable record {} ignored", stage.stage, bad.string());
+  if (merge) {
+    std::vector<std::string> ids;
+    for (auto& item : all_items) ids.push_back(item.id);
+    merge_tasks_gather(stage, ids);
+  }
   json plan = {{"stage", stage.stage}, {"items", json::array()}};
   for (auto& item : items) plan["items"].push_back({{"id", item.id}, {"cost", item.cost}});
+  // A shard's plan says which one, and of how many items: what merge_tasks_gather checks the task folders against.
+  if (shard.enabled())
+    plan["shard"] = {{"index", shard.index}, {"count", shard.count}, {"items_total", int64_t(all_items.size())}};
   file_write_atomic(stage.run_dir / (stage.stage + ".items.json"), plan.dump(1) + "\n");
   std::vector<int64_t> todo;
   *already_done = 0;
@@ -47,16 +58,44 @@ std::vector<int64_t> plan_on_root(const StageRun& stage, const ItemLedger& ledge
 
 }  // namespace
 
-ItemRunResult item_run(Communicator& comm, const StageRun& stage, const std::vector<ItemRunItem>& items,
+void item_run_add_config(ConfigSchema& schema) {
+  schema
+      .add_text("run.shard", "", "item stages: run only shard I/N of the items (I from 0; items I, I+N, I+2N, ... of "
+                                 "the stage's list), in a run folder of its own: one task of a job array "
+                                 "(slurm/edit_array.sbatch; --shard); empty: every item")
+      .add_bool("run.merge_tasks", false, "item stages: first gather what <run-dir>/tasks/*/ (the shards of a job "
+                                          "array) committed into this run folder, refusing incomplete, missing or "
+                                          "overlapping shards; then write the index over every item (--merge-tasks)");
+}
+
+ItemRunResult item_run(Communicator& comm, const StageRun& stage, const std::vector<ItemRunItem>& all_items,
                        const ItemRunOptions& options, const ItemProcess& process) {
   const bool root = comm.rank() == 0;
   std::set<std::string> seen;
-  for (auto& item : items) {
+  for (auto& item : all_items) {
     item_id_check(item.id);
     if (!seen.insert(item.id).second)
       throw DataError(fmt::format("{}: item id '{}' appears twice in the input list (ids name output files)",
                                   stage.stage, item.id));
   }
+  // Sharding and merging (pipeline/merge_tasks.h): only for stages that declare the keys (item_run_add_config).
+  const Config& cfg = stage.config;
+  ItemShard shard;
+  bool merge = false;
+  if (cfg.schema().find("run.shard")) shard = item_shard_parse(cfg.get_text("run.shard"), cfg.source_of("run.shard"));
+  if (cfg.schema().find("run.merge_tasks")) merge = cfg.get_bool("run.merge_tasks");
+  if (shard.enabled() && merge)
+    throw UsageError(fmt::format("{}: --shard {} and --merge-tasks together: array tasks run their shard, then one "
+                                 "run with --merge-tasks (and no --shard) merges them", stage.stage, shard.text()));
+  std::vector<ItemRunItem> shard_items;
+  if (shard.enabled()) {
+    for (int64_t i = 0; i < int64_t(all_items.size()); ++i)
+      if (shard.holds(i)) shard_items.push_back(all_items[size_t(i)]);
+    if (root)
+      spdlog::info("{}: shard {}: {} of the {} item(s) (round-robin by item index)", stage.stage, shard.text(),
+                   shard_items.size(), all_items.size());
+  }
+  const std::vector<ItemRunItem>& items = shard.enabled() ? shard_items : all_items;
   ItemLedger ledger(stage.run_dir, options.output_dirs);
   ItemRunResult result;
   result.items = int64_t(items.size());
@@ -64,7 +103,8 @@ ItemRunResult item_run(Communicator& comm, const StageRun& stage, const std::vec
   // 1. Rank 0 plans; the broadcast also keeps every rank from beginning an item before the cleanup is over.
   std::string plan_text;
   if (root) {
-    json todo_json = plan_on_root(stage, ledger, items, options.retry_failed, &result.already_done);
+    json todo_json =
+        plan_on_root(stage, ledger, items, all_items, shard, merge, options.retry_failed, &result.already_done);
     plan_text = json{{"todo", todo_json}, {"already_done", result.already_done}}.dump();
   }
   json plan = json::parse(comm_broadcast_string(comm, plan_text, 0));

@@ -88,6 +88,11 @@ struct ItemRunResult {
   std::vector<std::string> done_ids;  // rank 0: every done item, in item order (for the index)
 };
 
+// The keys run.shard and run.merge_tasks (pipeline/merge_tasks.h): a stage that adds them to its schema can run one
+// shard of its items (`--shard I/N`: the items at positions I, I+N, ... of `items`; the result, done_ids included,
+// is about those only) or gather a job array's task folders before it runs (`--merge-tasks`).
+void item_run_add_config(ConfigSchema& schema);
+
 // Collective. Throws TransientError after a stop (exit 75); per-item errors are recorded, never thrown.
 ItemRunResult item_run(Communicator& comm, const StageRun& stage, const std::vector<ItemRunItem>& items,
                        const ItemRunOptions& options, const ItemProcess& process);

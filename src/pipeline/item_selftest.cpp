@@ -33,6 +33,7 @@ float value_of(int64_t item, int64_t row, int64_t k) {
 }  // namespace
 
 void pipeline_item_selftest_add_config(ConfigSchema& schema) {
+  item_run_add_config(schema);  // --shard, --merge-tasks
   schema.add_int("selftest.items", 24, "number of synthetic items", 1, 100000)
       .add_real("selftest.ms_per_row", 20, "sleep per row, ms (so that a kill lands mid-run)", 0, 10000)
       .add_text("selftest.fail_ids", "", "comma-separated item ids that fail with a DataError");

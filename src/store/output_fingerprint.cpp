@@ -17,8 +17,10 @@ std::string output_fingerprint(const Config& config, int world_size, const std::
   std::string text = fmt::format("ranks={}\n", world_size);
   for (auto& key : config.schema().keys()) {
     // How a job runs (threads, logging, the communicator) does not change what it writes.
+    // Nor which shard of a job array a run folder holds, or that a run merges the array's tasks: a task folder's
+    // items are those of the whole run (pipeline/merge_tasks.h compares the settings).
     if (key.name == "run.threads" || key.name == "run.log_level" || key.name == "run.root" ||
-        key.name.rfind("dist.", 0) == 0)
+        key.name == "run.shard" || key.name == "run.merge_tasks" || key.name.rfind("dist.", 0) == 0)
       continue;
     // File paths ([io]): the stage fingerprints its inputs itself (below), by path, size and time.
     if (key.name.rfind("io.", 0) == 0) continue;
