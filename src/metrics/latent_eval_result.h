@@ -18,7 +18,8 @@ struct LatentEvalResult {
   MetricAccumulator metrics{0, {}};
 };
 
-// Metric names accumulated for a run with/without ground truth and judge, in report order.
-std::vector<std::string> latent_eval_metric_names(bool has_truth, bool has_judge);
+// Metric names accumulated for a run with/without ground truth and judge, in report order. `identity_leak`: the
+// truth has an identity subspace (honest preset; reported in the JSON, not a CSV column).
+std::vector<std::string> latent_eval_metric_names(bool has_truth, bool has_judge, bool identity_leak = false);
 
 }  // namespace s3e

@@ -20,6 +20,7 @@ torch::Tensor truth_strength_delta(const SynthTruth& truth, const torch::Tensor&
 }
 
 torch::Tensor truth_identity(const SynthTruth& truth, const torch::Tensor& x) {
+  if (truth.honest()) return torch::mm(synth_truth_identity_coords(truth, x), truth.identity_basis);
   auto c = x.to(torch::kFloat) - truth.mean;
   return c - torch::mm(torch::mm(c, truth.coefficients.t()), truth.directions);
 }
@@ -28,10 +29,51 @@ torch::Tensor latent_drift(const torch::Tensor& x, const torch::Tensor& x_edit) 
   return (x_edit - x).norm(2, 1) / x.norm(2, 1).clamp_min(1e-12);
 }
 
+namespace {
+// The honest preset: strengths evaluated on both latents, energies in the region and identity subspaces.
+TruthEditMetrics truth_edit_metrics_honest(const SynthTruth& truth, const torch::Tensor& x, const torch::Tensor& x_edit,
+                                           const torch::Tensor& attribute, const torch::Tensor& sign) {
+  const int64_t A = truth.num_attributes(), R = truth.region_bases.size(0);
+  auto xf = x.to(torch::kFloat), xe = x_edit.to(torch::kFloat);
+  auto dx = xe - xf;
+  auto before = synth_truth_strengths(truth, xf), after = synth_truth_strengths(truth, xe);  // [B, A]
+  auto a = attribute.to(torch::kLong).unsqueeze(1);
+  auto sgn = sign.to(torch::kFloat);
+  TruthEditMetrics m;
+  auto s_after = after.gather(1, a).squeeze(1);
+  auto threshold = truth.thresholds.index_select(0, a.squeeze(1));
+  m.success = torch::where(sgn > 0, s_after > threshold, s_after <= threshold).to(torch::kFloat);
+  auto others = torch::ones_like(after).scatter_(1, a, 0.0);
+  m.preservation = A > 1 ? ((after - before).abs() * others).sum(1) / double(A - 1) : torch::zeros_like(sgn);
+  m.identity = torch::cosine_similarity(synth_truth_identity_coords(truth, xe), synth_truth_identity_coords(truth, xf),
+                                        1, 1e-12);
+  auto total = (dx * dx).sum(1);
+  const int64_t m_dims = truth.region_bases.size(1);
+  auto coords = torch::mm(dx, truth.region_bases.reshape({R * m_dims, -1}).t());           // [B, R m]
+  auto region_energy = (coords * coords).reshape({-1, R, m_dims}).sum(2);                   // [B, R]
+  auto pick = [&](const torch::Tensor& region) {  // energy of each row in its region; 0 where the region is -1
+    auto idx = region.index_select(0, a.squeeze(1));
+    auto e = region_energy.gather(1, idx.clamp_min(0).unsqueeze(1)).squeeze(1);
+    return torch::where(idx >= 0, e, torch::zeros_like(e));
+  };
+  auto in_target = pick(truth.target_region), in_leak = pick(truth.leak_region);
+  auto idc = torch::mm(dx, truth.identity_basis.t());
+  auto share = [&](const torch::Tensor& inside) {
+    return torch::where(total > 0, inside / total.clamp_min(std::numeric_limits<float>::min()), torch::zeros_like(total));
+  };
+  m.locality = share(in_target);
+  m.over_editing = torch::where(total > 0, (1 - share(in_target + in_leak)).clamp_min(0), torch::zeros_like(total));
+  m.identity_leak = share((idc * idc).sum(1));
+  m.drift = latent_drift(xf, xe);
+  return m;
+}
+}  // namespace
+
 TruthEditMetrics truth_edit_metrics(const SynthTruth& truth, const torch::Tensor& x, const torch::Tensor& x_edit,
                                     const torch::Tensor& strengths, const torch::Tensor& attribute,
                                     const torch::Tensor& sign) {
   torch::NoGradGuard no_grad;
+  if (truth.honest()) return truth_edit_metrics_honest(truth, x, x_edit, attribute, sign);
   const int64_t A = truth.num_attributes();
   auto dx = x_edit - x;
   auto ds = truth_strength_delta(truth, dx);  // [B, A]

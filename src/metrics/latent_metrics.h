@@ -8,6 +8,10 @@
 //     locality      share of the edit energy |x' - x|^2 inside a's true target region
 //     over_editing  share of the edit energy outside a's target and leak regions
 //     drift         |x' - x| / |x|
+//   honest preset (a non-linear world, synth_truth.h): success from s_a(x') (synth_truth_strengths) against the
+//   attribute's threshold, preservation = mean over b != a of |s_b(x') - s_b(x)|, identity = cos of the identity
+//   coordinates U (x - mean), locality / over-editing as energy in the region subspaces (region_bases), and
+//   identity_leak = share of the edit energy inside the identity subspace.
 //   classifier judgement (any store): success = the classifier's logit of a after the edit is on the asked side of
 //   0, preservation = mean |Δ logit_b| and other_flips = share of b != a whose decision flipped.
 // MetricAccumulator sums per attribute and macro-averages over attribute sets (seen / unseen).
@@ -24,12 +28,13 @@ namespace s3e {
 // Per-sample values, each [B] float.
 struct TruthEditMetrics {
   torch::Tensor success, preservation, identity, locality, over_editing, drift;
+  torch::Tensor identity_leak;  // honest preset only (undefined otherwise)
 };
 struct JudgeEditMetrics {
   torch::Tensor success, preservation, other_flips;
 };
 
-// True strength change [B, A] of an edit dx = x' - x.
+// True strength change [B, A] of an edit dx = x' - x (additive world: the change does not depend on x).
 torch::Tensor truth_strength_delta(const SynthTruth& truth, const torch::Tensor& dx);
 // Identity component [B, D] of raw latents x: (x - mean) with its least-squares projection on span{d_b} removed.
 torch::Tensor truth_identity(const SynthTruth& truth, const torch::Tensor& x);

@@ -108,7 +108,7 @@ std::vector<LatentEvalResult> latent_eval_run(const LatentStore& source, const L
     r.first_row = *sources.begin();
     r.num_rows = int64_t(sources.size());
     r.strength = levels[k];
-    r.metrics = MetricAccumulator(A, latent_eval_metric_names(truth_on, judge_on));
+    r.metrics = MetricAccumulator(A, latent_eval_metric_names(truth_on, judge_on, truth_on && truth->honest()));
   }
 
   // Each rank takes a contiguous block of the edited rows; sums are added at the end.
@@ -168,6 +168,7 @@ std::vector<LatentEvalResult> latent_eval_run(const LatentStore& source, const L
         acc.add(a, "identity", tm.identity);
         acc.add(a, "locality", tm.locality);
         acc.add(a, "over_editing", tm.over_editing);
+        if (tm.identity_leak.defined()) acc.add(a, "identity_leak", tm.identity_leak);
       }
     }
     progress.advance(n * comm.size());

@@ -2,6 +2,9 @@
 // ground-truth file next to it (for the metrics only: the trainer is given the data file alone). Each rank
 // generates a contiguous block of videos; the same seed gives byte-identical files at the same rank count and the
 // same data (through the index's virtual datasets) at any rank count.
+//
+// The data file carries nothing the truth could be regenerated from: no config, no seed; its resume key is the
+// SHA-256 of the stage's fingerprint (output_fingerprint.h). The truth file keeps the full config.
 #include "pipeline/synth.h"
 
 #include <spdlog/spdlog.h>
@@ -9,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/progress.h"
+#include "dist/sha256.h"
 #include "store/output_fingerprint.h"
 #include "store/store_schema.h"
 #include "store/store_shards.h"
@@ -36,7 +40,9 @@ int pipeline_synth_run(Communicator& comm, const SynthOptions& options) {
   const StageRun& stage = options.run;
   fs::path out = options.out;
   fs::path truth_out = truth_path_for(out);
-  std::string fingerprint = output_fingerprint(stage.config, comm.size(), {stage.config.get_text("synth.correlation_file")});
+  // Hashed: the raw fingerprint holds run.seed and every synth.* key, from which the truth could be regenerated.
+  const std::string fingerprint =
+      "sha256:" + sha256_hex(output_fingerprint(stage.config, comm.size(), {stage.config.get_text("synth.correlation_file")}));
   if (!stage.fresh && output_is_current(out, k_store_schema, fingerprint) &&
       output_is_current(truth_out, k_truth_schema, fingerprint)) {
     if (comm.rank() == 0) spdlog::info("{} is already complete for this config; nothing to do (--fresh redoes it)", out.string());
@@ -104,14 +110,37 @@ int pipeline_synth_run(Communicator& comm, const SynthOptions& options) {
     t.write_array_f32("mean", shape, world.mean().data());
     std::vector<int32_t> layers(spec.edit_layers.begin(), spec.edit_layers.end());
     t.write_array_i32("edit_layers", {static_cast<int64_t>(layers.size())}, layers.data());
-    t.set_attr_string("model", fmt::format("x = mean + {} * sum_a s_a d_a + identity + N(0, {}^2); labels = s > {}",
-                                           spec.attribute_scale, spec.noise, spec.label_threshold));
+    t.set_attr_string("model", world.model_text());
+    t.set_attr_string("preset", spec.preset);
+    if (spec.honest()) {
+      // What the metrics need to evaluate s(x) on any latent (metrics/synth_truth.h) and the region subspaces.
+      const int64_t k = spec.identity_dims, R = spec.num_regions, m = spec.region_dims;
+      auto with_shape = [&](std::vector<int64_t> lead) {
+        lead.insert(lead.end(), shape.begin(), shape.end());
+        return lead;
+      };
+      t.write_array_f32("rotation_directions", with_shape({A}), world.rotation_directions().data());
+      t.write_array_f32("rotation_weights", {A, k}, world.rotation_weights().data());
+      t.write_array_f32("identity_basis", with_shape({k}), world.identity_basis().data());
+      t.write_array_f32("region_bases", with_shape({R, m}), world.region_bases().data());
+      auto f32 = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
+      t.write_array_f32("thresholds", {A}, f32(world.thresholds()).data());
+      t.write_array_f32("label_thresholds", {A}, f32(world.label_thresholds()).data());
+      t.write_array_f32("prevalence", {A}, f32(world.prevalence()).data());
+      t.write_array_i32("partner", {A}, world.partner().data());
+      auto number = [](double x) { return fmt::format("{:.17g}", x); };
+      t.set_attr_string("attribute_scale", number(spec.attribute_scale));
+      t.set_attr_string("identity_scale", number(spec.identity_scale));
+      t.set_attr_string("rotation_max", number(spec.rotation_max));
+      t.set_attr_string("proxy_weight", number(spec.proxy_weight));
+      t.set_attr_string("label_noise", number(spec.label_noise));
+      t.set_attr_string("partner_cosine", number(spec.partner_cosine));
+    }
   });
   int64_t total = shards_publish_index(comm, out, k_store_schema, k_store_schema_version, data_columns, my_rows,
                                        [&](RowFileWriter& d) {
                                          d.set_attr_int64s("latent_shape", shape);
                                          d.set_attr_string("source", "synth");
-                                         d.set_attr_string("config_ini", config_ini);
                                          d.set_attr_string("fingerprint", fingerprint);
                                          d.set_attr_string("truth_file", truth_out.filename().string());
                                          d.write_strings(k_ds_attribute_names, spec.attribute_names);
