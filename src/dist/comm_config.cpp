@@ -1,5 +1,9 @@
 #include "dist/comm_config.h"
 
+#include <fmt/format.h>
+
+#include "core/errors.h"
+
 namespace s3e {
 
 void comm_add_config(ConfigSchema& s) {
@@ -12,7 +16,14 @@ void comm_add_config(ConfigSchema& s) {
       .add_choice("dist.overlap_backward", "auto", {"auto", "on", "off"},
                   "trainers launch gradient allreduces from backward hooks (on) or all after backward (off); auto = "
                   "on for nccl, off for mpi, where the hooks' nonblocking allreduces made steps up to 1.4x slower "
-                  "(docs/distributed.md)");
+                  "(docs/distributed.md)")
+      .add_real("dist.heartbeat_s", 2,
+                "TCP heartbeats between rank 0 and every other rank this often, on a side channel; a rank silent for "
+                "dist.heartbeat_timeout_s ends the job naming it and its host (0 = off; docs/distributed.md, "
+                "\"Several hosts\")", 0, 3600)
+      .add_real("dist.heartbeat_timeout_s", 60,
+                "a rank whose heartbeat stopped this long is lost: exit 75 naming it (more than 2 x dist.heartbeat_s; "
+                "keep it below dist.watchdog_s so the lost host is named before the stalled collective)", 0, 1e6);
 }
 
 bool comm_overlap_backward(const Config& c) {
@@ -25,6 +36,12 @@ CommOptions comm_options_from_config(const Config& c) {
   o.watchdog_timeout_s = c.get_real("dist.watchdog_s");
   o.check_collectives = c.get_bool("dist.check_collectives");
   o.max_message_bytes = static_cast<size_t>(c.get_real("dist.max_message_mib") * double(1 << 20));
+  o.heartbeat_interval_s = c.get_real("dist.heartbeat_s");
+  o.heartbeat_timeout_s = c.get_real("dist.heartbeat_timeout_s");
+  if (o.heartbeat_interval_s > 0 && !(o.heartbeat_timeout_s > 2 * o.heartbeat_interval_s))
+    throw UsageError(fmt::format("dist.heartbeat_timeout_s = {:g} must exceed 2 x dist.heartbeat_s = {:g} (or set "
+                                 "dist.heartbeat_s = 0 to switch heartbeats off)",
+                                 o.heartbeat_timeout_s, 2 * o.heartbeat_interval_s));
   return o;
 }
 

@@ -9,7 +9,8 @@
 
 namespace s3e {
 
-// dist.backend, dist.watchdog_s, dist.check_collectives, dist.max_message_mib.
+// dist.backend, dist.watchdog_s, dist.check_collectives, dist.max_message_mib, dist.overlap_backward,
+// dist.heartbeat_s, dist.heartbeat_timeout_s.
 void comm_add_config(ConfigSchema& schema);
 CommOptions comm_options_from_config(const Config& config);
 // Whether trainers reduce gradients from backward hooks (dist.overlap_backward, resolved for the backend).

@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "core/errors.h"
+#include "dist/heartbeat.h"
 
 namespace s3e {
 
@@ -99,11 +100,20 @@ MpiCommunicator::MpiCommunicator(CommOptions options, MPI_Comm parent) : Communi
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
   watchdog_start(rank_);
+  // The heartbeat's set-up is three small allgathers on this communicator, issued here by every rank in the same
+  // order before any caller's collective (so they are #0..#2 of its sequence).
+  if (options.heartbeat_interval_s > 0 && size_ > 1) {
+    HeartbeatOptions h;
+    h.interval_s = options.heartbeat_interval_s;
+    h.timeout_s = options.heartbeat_timeout_s;
+    heartbeat_ = std::make_unique<Heartbeat>(*this, h);
+  }
 }
 
 MpiCommunicator::~MpiCommunicator() {
   int finalised = 0;
   MPI_Finalized(&finalised);
+  heartbeat_.reset();  // says goodbye to the peers: a rank that finished is not a lost one
   if (finalised) return;
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
   if (check_comm_ != MPI_COMM_NULL) MPI_Comm_free(&check_comm_);

@@ -11,6 +11,8 @@
 
 namespace s3e {
 
+class Heartbeat;
+
 class MpiCommunicator : public Communicator {
  public:
   explicit MpiCommunicator(CommOptions options = {}, MPI_Comm parent = MPI_COMM_WORLD);
@@ -36,6 +38,7 @@ class MpiCommunicator : public Communicator {
 
   MPI_Comm comm_ = MPI_COMM_NULL, check_comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
+  std::unique_ptr<Heartbeat> heartbeat_;  // options().heartbeat_interval_s > 0 and several ranks
 };
 
 MPI_Datatype mpi_datatype_of(DType dtype);

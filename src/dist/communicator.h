@@ -38,6 +38,12 @@ struct CommOptions {
   // above 16 MiB (docs/distributed.md, "Large messages"). Chunks split elements, never an element's reduction
   // (tests/dist/test_mpi_chunked.cpp checks bit-identical results at 1, 2 and 4 ranks).
   size_t max_message_bytes = size_t{16} << 20;
+  // mpi backend, several ranks: TCP heartbeats between rank 0 and every other rank on a side channel (heartbeat.h),
+  // one every heartbeat_interval_s; silence longer than heartbeat_timeout_s ends the job naming the lost rank and its
+  // host. 0 = none (the default here, so that communicators built by hand stay as they were; the [dist] config keys
+  // switch it on for every stage).
+  double heartbeat_interval_s = 0;
+  double heartbeat_timeout_s = 60;
 };
 
 // A point-to-point message: who sent it, its tag, and how many elements of the dtype it was probed or received as.
