@@ -5,7 +5,7 @@
 namespace s3e {
 
 EditBatch edit_batch_make(const EditorContext& ctx, const ClassifierBundle& classifier, const EditorOptions& o,
-                          const torch::Tensor& z, uint64_t seed, int64_t first_position) {
+                          const torch::Tensor& z, uint64_t seed, int64_t first_position, int64_t only_attribute) {
   torch::NoGradGuard no_grad;
   const int64_t B = z.size(0);
   const int n_train = int(ctx.train_attributes.size());
@@ -18,7 +18,8 @@ EditBatch edit_batch_make(const EditorContext& ctx, const ClassifierBundle& clas
   std::vector<int64_t> input_attr(B, 0);
   for (int64_t i = 0; i < B; ++i) {
     Rng rng(seed, rng_stream_tag("edit"), uint64_t(first_position + i));
-    attribute[i] = ctx.train_attributes[rng.below(n_train)];
+    attribute[i] = ctx.train_attributes[rng.below(n_train)];  // drawn either way: the stream stays the same
+    if (only_attribute >= 0) attribute[i] = only_attribute;
     if (o.self_training && rng.uniform() < o.self_share) {
       self[i] = 1;
       double magnitude = o.g_min + (o.g_max - o.g_min) * rng.uniform();

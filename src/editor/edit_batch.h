@@ -24,7 +24,8 @@ struct EditBatch {
 
 // Builds the edits for normalised latents z [B, D]. Random choices come from s3e::Rng keyed by the row's global
 // position (`first_position + i`), so a batch split over ranks makes the same choices as on one rank.
+// `only_attribute` >= 0: every row edits that attribute (a per-attribute training phase) instead of drawing one.
 EditBatch edit_batch_make(const EditorContext& ctx, const ClassifierBundle& classifier, const EditorOptions& options,
-                          const torch::Tensor& z, uint64_t seed, int64_t first_position);
+                          const torch::Tensor& z, uint64_t seed, int64_t first_position, int64_t only_attribute = -1);
 
 }  // namespace s3e

@@ -59,6 +59,10 @@ void editor_add_config(ConfigSchema& s) {
       .add_real("train.lr", 1e-4, "Adam learning rate", 0, 10)
       .add_real("train.weight_decay", 0, "Adam weight decay; when not set: 5e-4 for editor.transform = lt_linear "
                 "(Latent Transformer's), 0 for the others", 0, 10)
+      .add_choice("train.schedule", "auto", {"auto", "joint", "per_attribute"},
+                  "joint: every row draws the attribute it edits; per_attribute: Latent Transformer's protocol, the "
+                  "steps split into one phase per training attribute, each with its own Adam over that attribute's "
+                  "transform (lt_linear with editor.clusters = 0); auto: per_attribute for lt_linear, else joint")
       .add_int("train.checkpoint_every", 200, "steps between checkpoints", 1, 1e9)
       .add_int("train.keep_last", 3, "checkpoints kept", 1, 1000)
       .add_int("train.log_every", 20, "steps between log lines", 1, 1e9)
@@ -127,6 +131,8 @@ EditorOptions editor_options_from_config(const Config& c) {
   o.weight_decay = c.get_real("train.weight_decay");
   // A per-transform default: Latent Transformer trains its maps with weight decay 5e-4; a value the user set wins.
   if (o.transform == "lt_linear" && c.source_of("train.weight_decay") == "default") o.weight_decay = 5e-4;
+  const std::string schedule = c.get_text("train.schedule");
+  o.per_attribute = schedule == "per_attribute" || (schedule == "auto" && o.transform == "lt_linear");
   o.checkpoint_every = c.get_int("train.checkpoint_every");
   o.keep_last = c.get_int("train.keep_last");
   o.log_every = c.get_int("train.log_every");

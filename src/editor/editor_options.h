@@ -42,6 +42,10 @@ struct EditorOptions {
   int64_t global_batch_size = 0;
   // weight_decay: the key's value when set; unset, 5e-4 for lt_linear (Latent Transformer's) and 0 otherwise.
   double lr = 1e-4, weight_decay = 0;
+  // per_attribute: Latent Transformer's protocol: the steps are split into one phase per training attribute (in
+  // order); a phase's rows all edit that attribute and a fresh Adam steps only that attribute's transform. joint:
+  // every row draws its attribute. Resolved from train.schedule (auto: per_attribute for lt_linear).
+  bool per_attribute = false;
   int64_t checkpoint_every = 200, keep_last = 3, log_every = 20;
   int64_t stop_after_step = 0;  // stop (as if preempted, exit 75) after this step's checkpoint; 0 = off
   double validation_share = 0.1;

@@ -98,7 +98,28 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
                  ctx.train_attributes.size(), ctx.heldout_attributes.size());
   const bool learns = o.transform != "linear";
   const int64_t steps = learns ? o.steps : 0;
-  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+  // Latent Transformer's protocol (train.schedule): phase p of the steps trains attribute p alone, with an Adam of
+  // its own over that attribute's transform only (a shared Adam would keep moving the other transforms through
+  // momentum and weight decay while they get no gradient). Joint training has one phase and one Adam over all.
+  const int64_t phases = o.per_attribute ? int64_t(ctx.train_attributes.size()) : 1;
+  if (o.per_attribute && (o.transform != "lt_linear" || ctx.num_experts() != int(ctx.train_attributes.size())))
+    throw UsageError("train.schedule = per_attribute needs one transform per attribute: editor.transform = lt_linear "
+                     "with editor.clusters = 0");
+  if (o.per_attribute && learns && o.steps < phases)
+    throw UsageError(fmt::format("train.schedule = per_attribute: train.steps = {} leaves some of the {} training "
+                                 "attributes without a step", o.steps, phases));
+  auto phase_of = [&](int64_t s) { return o.per_attribute ? s * phases / o.steps : 0; };
+  auto phase_attribute = [&](int64_t phase) { return o.per_attribute ? ctx.train_attributes[phase] : int64_t(-1); };
+  auto make_optimizer = [&](int64_t phase) {
+    std::vector<torch::Tensor> params = model->parameters();
+    if (o.per_attribute) {
+      const int64_t k = ctx.routing[phase_attribute(phase)].argmax().item<int64_t>();
+      params = {model->lt_weight[k], model->lt_bias[k]};
+    }
+    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+  };
+  int64_t optimizer_phase = 0;
+  std::unique_ptr<torch::optim::Adam> optimizer = make_optimizer(optimizer_phase);
   GroupSparsifier sparsifier(model, o);
   sparsifier.set_rank_sum([&](torch::Tensor& t) { comm_allreduce(comm, t, ReduceOp::sum); });
   DistributedSampler sampler({n_train, batch_per_rank, stage.seed(), true, SamplerRemainder::drop}, comm.rank(),
@@ -108,7 +129,11 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
     const CheckpointWorld world = o.global_batch_size > 0 ? CheckpointWorld::any : CheckpointWorld::same;
     if (auto checkpoint = checkpoint_open_latest(comm, ckpt_dir, world)) {
       torch_from_bytes(model, checkpoint->read_shared_file("model.pt"));
-      torch_from_bytes(optimizer, checkpoint->read_shared_file("optimizer.pt"));
+      // The saved Adam is that of the phase of the last step done.
+      step = checkpoint->step();
+      optimizer_phase = phase_of(std::max<int64_t>(step - 1, 0));
+      optimizer = make_optimizer(optimizer_phase);
+      torch_from_bytes(*optimizer, checkpoint->read_shared_file("optimizer.pt"));
       torch::Tensor selected;
       std::istringstream in(checkpoint->read_shared_file("sparsifier_selected.pt"));
       torch::load(selected, in);
@@ -119,7 +144,6 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
       const int writer_rank = same_world ? comm.rank() : 0;
       sampler.restore(DistributedSampler::state_from_json(checkpoint->read_rank_file_of(writer_rank, "sampler.json")));
       torch_rng_state_restore(checkpoint->read_rank_file_of(writer_rank, "torch_rng.bin"));
-      step = checkpoint->step();
       if (root)
         spdlog::info("resuming from {} (step {}{})", checkpoint->folder().string(), step,
                      same_world ? "" : fmt::format(", written by {} ranks, now {} x {} per rank",
@@ -144,16 +168,18 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
     if (sampler.epoch_done()) sampler.next_epoch();
     SamplerBatch b = sampler.next();
     auto z = classifier.normalise(store_read_tensor(store, "latents", row_split_take(train_rows, b.indices)));
-    EditBatch edits = edit_batch_make(ctx, classifier, o, z, stage.seed(), step * global_batch + comm.rank() * batch_per_rank);
+    if (phase_of(step) != optimizer_phase) optimizer = make_optimizer(optimizer_phase = phase_of(step));
+    EditBatch edits = edit_batch_make(ctx, classifier, o, z, stage.seed(), step * global_batch + comm.rank() * batch_per_rank,
+                                      phase_attribute(phase_of(step)));
     // Class balance over the global batch (every rank weights its rows the same way as one big batch would).
     int64_t positives = comm_allreduce_int64(comm, edits.target.sum().item<int64_t>(), ReduceOp::sum);
-    optimizer.zero_grad();
+    model->zero_grad();  // every parameter: a per-attribute Adam holds only its phase's
     EditLosses l = edit_losses(model, ctx, classifier, o, edits, double(global_batch), double(positives));
     l.total.backward();
     if (reducer) reducer->finish();
     sparsifier.before_step(step, edits.z_in.index_select(1, ctx.edit_index), ctx.embeddings.index_select(0, edits.attribute),
                            ctx.routing.index_select(0, edits.attribute), edits.g);
-    optimizer.step();
+    optimizer->step();
     sparsifier.after_step(step);
     ++step;
     progress.advance();
@@ -180,7 +206,7 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
       CheckpointWriter writer(comm, ckpt_dir, step, int(o.keep_last));
       if (root) {
         writer.write_shared_file("model.pt", torch_to_bytes(model));
-        writer.write_shared_file("optimizer.pt", torch_to_bytes(optimizer));
+        writer.write_shared_file("optimizer.pt", torch_to_bytes(*optimizer));
         torch::Tensor selected = sparsifier.selected().defined() ? sparsifier.selected() : torch::zeros({0});
         writer.write_shared_file("sparsifier_selected.pt", torch_to_bytes(selected));
         writer.write_shared_file("sparsity_history.json", sparsity_history_json(sparsifier.history()));

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "common/test_util.h"
 #include "editor/editor_io.h"
 
@@ -108,6 +110,39 @@ TEST_F(TrainCli, RequeueOnFewerRanksResumesWithAFixedGlobalBatch) {
   EXPECT_EQ(odd.exit_code, 2) << odd.output;
   EXPECT_NE(odd.output.find("train.global_batch_size = 33 is not a multiple of the 2 ranks"), std::string::npos)
       << odd.output;
+}
+
+// Latent Transformer's protocol (train.schedule = auto -> per_attribute for lt_linear): the steps are split into one
+// phase per training attribute, each phase edits its attribute only and steps an Adam of its own over that
+// attribute's transform. Between the checkpoints that close phase 0 (step 5) and phase 1 (step 10), exactly one
+// transform moves and every other parameter stays bit for bit (a shared Adam with weight decay would move them all);
+// a run stopped mid-phase resumes to the weights of an uninterrupted one, bit for bit.
+TEST_F(TrainCli, PerAttributeScheduleTrainsOneTransformPerPhaseAndResumesExactly) {
+  std::string full = (dir_->path() / "lt_full").string(), cut = (dir_->path() / "lt_cut").string();
+  const std::string lt = " --set editor.transform=lt_linear --set editor.clusters=0 --set train.checkpoint_every=5";
+  run(train_args(full, 16) + lt, 1);
+  run(train_args(cut, 16) + lt + " --set train.stop_after_step=12", 1, 75);
+  auto at = [&](int step) {
+    return editor_load(fs::path(cut) / "checkpoints/train" / fmt::format("step_{:08d}", step) / "editor").model->parameters();
+  };
+  auto p5 = at(5), p10 = at(10);
+  ASSERT_EQ(p5.size(), p10.size());
+  ASSERT_EQ(p5.size() % 2, 0u);  // lt{k}_weight, lt{k}_bias for each transform
+  int moved = 0;
+  for (size_t k = 0; k < p5.size() / 2; ++k) {
+    const bool same = torch::equal(p5[2 * k], p10[2 * k]) && torch::equal(p5[2 * k + 1], p10[2 * k + 1]);
+    moved += same ? 0 : 1;
+  }
+  EXPECT_EQ(moved, 1) << "transforms that changed during phase 1";
+  EXPECT_GE(p5.size() / 2, 5u);
+  run(train_args(cut, 16) + lt, 1);
+  auto a = weights(full), b = weights(cut);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+  // Per attribute needs one transform per attribute.
+  auto r = test::run_s3editor(train_args(dir_->path().string() + "/lt_bad", 16) + " --set train.schedule=per_attribute");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("train.schedule = per_attribute needs one transform per attribute"), std::string::npos)
+      << r.output;
 }
 
 TEST_F(TrainCli, BadInputsAreClearErrors) {
