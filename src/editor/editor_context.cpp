@@ -123,9 +123,10 @@ EditorContext editor_context_build(const ClassifierBundle& classifier, const Lat
       ctx.expert_of_attribute[a] = int(i);
     }
 
-  // Region map from the training attributes' embedding energy per cluster.
-  std::vector<int> cluster_of_train(ctx.train_attributes.size());
-  for (size_t i = 0; i < ctx.train_attributes.size(); ++i) cluster_of_train[i] = ctx.expert_of_attribute[ctx.train_attributes[i]];
+  // Region map: the backbone's when it has one, else derived from the training attributes' embedding energy. The
+  // regions are not the clusters: R is the map's, and each expert's neurons are split into R region blocks.
+  std::vector<int> expert_of_training(A, -1);
+  for (int a : ctx.train_attributes) expert_of_training[a] = ctx.expert_of_attribute[a];
   if (store.has_column("backbone/region_of_dim")) {
     // The backbone knows which facial region each dim is (the landmark backbone exactly): no need to guess it.
     auto all = store.read_array_i32("backbone/region_of_dim");
@@ -135,19 +136,35 @@ EditorContext editor_context_build(const ClassifierBundle& classifier, const Lat
     std::vector<int32_t> editable;
     for (int64_t d : index) editable.push_back(all[size_t(d)]);
     const auto names = store.read_strings("backbone/region_names");
-    std::vector<int32_t> targets(size_t(A) * names.size(), 0);
+    for (int32_t r : editable)
+      if (r >= int32_t(names.size()))
+        throw DataError(fmt::format("{}: backbone/region_of_dim names region {} of {}", store.path().string(), r,
+                                    names.size()));
+    std::vector<int32_t> declared(size_t(A) * names.size(), 0);
     if (store.has_column("backbone/attribute_regions")) {
       auto t = store.read_array_i32("backbone/attribute_regions");
-      if (t.size() == targets.size()) targets = t;
+      if (t.size() == declared.size()) declared = t;
     }
-    std::vector<int> expert_of_training(A, -1);
-    for (int a : ctx.train_attributes) expert_of_training[a] = ctx.expert_of_attribute[a];
-    ctx.regions = region_map_from_backbone(editable, names, targets, int(A), expert_of_training, k);
+    ctx.regions = region_map_from_backbone(editable, names, declared, int(A));
   } else {
+    // Groups of training attributes by energy profile: the routing clusters, or (editor.regions = R) a K-means of
+    // their own, so that R does not follow K (K = A would otherwise give A + 1 regions of a few dims each).
+    std::vector<int> group_of_train(ctx.train_attributes.size());
+    int groups = k;
+    if (o.regions > 0) {
+      groups = std::min<int>(o.regions, int(ctx.train_attributes.size()));
+      auto energy = to_vector(cluster_feature(ctx.embeddings, "energy").index_select(0, train_idx));
+      group_of_train = kmeans_cosine(energy, int(ctx.train_attributes.size()), int(index.size()), groups,
+                                     seed ^ 0x5265676eULL).assignment;
+    } else {
+      for (size_t i = 0; i < ctx.train_attributes.size(); ++i) group_of_train[i] = ctx.expert_of_attribute[ctx.train_attributes[i]];
+    }
     ctx.regions = region_map_from_embeddings(to_vector(ctx.embeddings.index_select(0, train_idx)),
-                                             int(ctx.train_attributes.size()), int(index.size()), cluster_of_train, k,
+                                             int(ctx.train_attributes.size()), int(index.size()), group_of_train, groups,
                                              o.region_dominance);
   }
+  // Target regions, measured for every source: where each attribute's embedding has its energy.
+  region_map_set_targets(ctx.regions, to_vector(ctx.embeddings), int(A), expert_of_training, k, o.target_energy);
 
   // Label correlation over the sample (L_reg's mask is 1 - |corr|).
   auto labels = load_rows(store, "labels", sample, A);
@@ -205,6 +222,13 @@ void editor_context_save(const EditorContext& ctx, const fs::path& path, const s
   w.set_attr_int64s("num_regions", {ctx.regions.num_regions});
   if (!ctx.regions.expert_targets.empty())
     w.write_array_i32("regions/expert_targets", {ctx.clusters.k, ctx.regions.num_regions}, ctx.regions.expert_targets.data());
+  const int64_t A = int64_t(ctx.attribute_names.size());
+  if (!ctx.regions.attribute_targets.empty()) {
+    w.write_array_i32("regions/attribute_targets", {A, ctx.regions.num_regions}, ctx.regions.attribute_targets.data());
+    w.set_attr_string("target_energy", fmt::format("{:.17g}", ctx.regions.target_energy));
+  }
+  if (!ctx.regions.declared_targets.empty())
+    w.write_array_i32("regions/declared_targets", {A, ctx.regions.num_regions}, ctx.regions.declared_targets.data());
   if (extra) extra(w);
   w.finalize();
 }
@@ -245,6 +269,15 @@ EditorContext editor_context_load(const fs::path& path) {
   if (f.has_column("regions/expert_targets")) {
     auto t = f.read_array_i32("regions/expert_targets");
     ctx.regions.expert_targets.assign(t.begin(), t.end());
+  }
+  if (f.has_column("regions/attribute_targets")) {
+    auto t = f.read_array_i32("regions/attribute_targets");
+    ctx.regions.attribute_targets.assign(t.begin(), t.end());
+    ctx.regions.target_energy = std::stod(f.attribute_text("target_energy"));
+  }
+  if (f.has_column("regions/declared_targets")) {
+    auto t = f.read_array_i32("regions/declared_targets");
+    ctx.regions.declared_targets.assign(t.begin(), t.end());
   }
   ctx.linear_scale = std::stod(f.attribute_text("linear_scale"));
   if (f.has_column("normalisation/mean")) {

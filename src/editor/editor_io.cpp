@@ -30,6 +30,13 @@ EditorSpec editor_spec_make(const EditorOptions& o, const EditorContext& ctx) {
     // not at 1 beside a latent of norm ~75 where the expert could barely see it.
     s.embedding_scale = s.expert_mode == "refine" ? std::sqrt(double(s.edit_dim)) : 1.0;
   }
+  if (s.transform == "linear_masked" || s.transform == "linear_orthogonal") {
+    // Their directions are made from these once (and saved as a buffer with the weights, which editor_load reads).
+    s.embeddings = ctx.embeddings;
+    s.expert_of_attribute = ctx.expert_of_attribute;
+    s.mask_regions = o.mask_regions;
+    s.mask_energy_share = o.mask_energy_share;
+  }
   if (s.transform == "lt_linear" && s.num_experts != int(ctx.train_attributes.size()))
     throw UsageError("editor.transform = lt_linear needs editor.clusters = 0 (one transform per attribute)");
   return s;
@@ -56,6 +63,18 @@ void editor_save(const fs::path& dir, EditorModel& model, const EditorContext& c
       std::vector<int32_t> h;
       for (auto& e : history) h.insert(h.end(), {int32_t(e.step), int32_t(e.groups_zero), int32_t(e.groups_shrinking)});
       w.write_array_i32("sparsity/history", {int64_t(history.size()), 3}, h.data());
+      if (model->over_edit_share.defined()) {
+        // The measured over-editing of every group (group_sparsifier.h) and the rate against the off-target share:
+        // [groups, pruned, off-target (share >= 0.5), off-target and pruned].
+        auto share = model->over_edit_share.contiguous().to(torch::kFloat);
+        w.write_array_f32("sparsity/over_edit_share", {share.size(0), share.size(1)}, share.data_ptr<float>());
+        auto off = share >= GroupSparsifier::k_off_target_share;
+        const int64_t groups = share.numel(), pruned = (mask == 0).sum().item<int64_t>();
+        const int64_t off_n = off.sum().item<int64_t>(), off_pruned = (off & (mask == 0)).sum().item<int64_t>();
+        w.set_attr_int64s("sparsity_off_target", {groups, pruned, off_n, off_pruned});
+        w.set_attr_string("sparsity_rate_over_off_target_share",
+                          off_n > 0 ? fmt::format("{:.17g}", double(pruned) / double(off_n)) : std::string("nan"));
+      }
     }
   });
 }
@@ -100,6 +119,10 @@ EditorBundle editor_load(const fs::path& dir) {
   };
   for (auto& item : b.model->named_parameters()) check(item.key(), item.value());
   for (auto& item : b.model->named_buffers()) check(item.key(), item.value());
+  if (file.has_column("sparsity/over_edit_share")) {
+    auto v = file.read_array_f32("sparsity/over_edit_share");
+    b.model->over_edit_share = torch::from_blob(v.data(), file.column_shape("sparsity/over_edit_share")).clone();
+  }
   if (file.has_column("sparsity/history")) {
     auto h = file.read_array_i32("sparsity/history");
     for (size_t i = 0; i + 2 < h.size(); i += 3) b.history.push_back({h[i], h[i + 1], h[i + 2]});

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/errors.h"
@@ -49,9 +50,80 @@ EditorModelImpl::EditorModelImpl(EditorSpec spec) : spec_(std::move(spec)) {
           register_parameter(fmt::format("lt{}_weight", k), (torch::rand({L, C, C}) * 2 - 1) * bound));
       lt_bias.push_back(register_parameter(fmt::format("lt{}_bias", k), torch::zeros({L, C})));
     }
+  } else if (spec_.transform == "linear_masked" || spec_.transform == "linear_orthogonal") {
+    linear_directions = register_buffer("linear_directions", linear_directions_make(spec_));
   } else if (spec_.transform != "linear") {
-    throw UsageError("editor.transform '" + spec_.transform + "' is not one of linear, lt_linear, region_mlp");
+    throw UsageError("editor.transform '" + spec_.transform +
+                     "' is not one of linear, linear_masked, linear_orthogonal, lt_linear, region_mlp");
   }
+}
+
+bool editor_transform_learns(const std::string& transform) {
+  return transform == "lt_linear" || transform == "region_mlp";
+}
+
+torch::Tensor linear_masked_mask(const EditorSpec& spec) {
+  if (!spec.embeddings.defined() || spec.embeddings.dim() != 2 || spec.embeddings.size(1) != spec.edit_dim)
+    throw std::logic_error("linear_masked needs the context's embeddings [A, De] in the editor spec");
+  const RegionMap& map = spec.regions;
+  const int64_t A = spec.embeddings.size(0), De = spec.edit_dim;
+  const int R = map.num_regions;
+  if (static_cast<int64_t>(map.region_of_dim.size()) != De)
+    throw std::logic_error("linear_masked: the region map does not cover the editable dims");
+  if (spec.mask_regions != "targets" && spec.mask_regions != "energy")
+    throw UsageError("editor.mask_regions '" + spec.mask_regions + "' is not one of targets, energy");
+  auto e = spec.embeddings.to(torch::kDouble).contiguous();
+  auto ea = e.accessor<double, 2>();
+  auto mask = torch::zeros({A, De});
+  auto ma = mask.accessor<float, 2>();
+  for (int64_t a = 0; a < A; ++a) {
+    std::vector<char> inside(size_t(R), 0);
+    if (spec.mask_regions == "targets" && map.attribute_targets.size() == size_t(A) * size_t(R)) {
+      // The attribute's own measured target regions: the definition the over-editing score uses (region_map.h).
+      for (int r = 0; r < R; ++r) inside[size_t(r)] = map.attribute_targets[size_t(a) * size_t(R) + size_t(r)] ? 1 : 0;
+    } else if (spec.mask_regions == "targets") {
+      // A map without per-attribute targets: those of the expert the attribute is routed to.
+      if (static_cast<int64_t>(spec.expert_of_attribute.size()) != A)
+        throw std::logic_error("linear_masked (targets) needs the expert of every attribute in the editor spec");
+      for (int r = 0; r < R; ++r) inside[size_t(r)] = map.is_target(spec.expert_of_attribute[size_t(a)], r) ? 1 : 0;
+    } else {
+      std::vector<double> energy(size_t(R), 0.0);
+      double total = 0;
+      for (int64_t d = 0; d < De; ++d) {
+        energy[size_t(map.region_of_dim[size_t(d)])] += ea[a][d] * ea[a][d];
+        total += ea[a][d] * ea[a][d];
+      }
+      std::vector<int> order(static_cast<size_t>(R));
+      for (int r = 0; r < R; ++r) order[size_t(r)] = r;
+      // Decreasing energy, ties by region index (deterministic).
+      std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return energy[size_t(x)] > energy[size_t(y)]; });
+      double kept = 0;
+      for (int r : order) {
+        if (total > 0 && kept >= spec.mask_energy_share * total * (1 - 1e-12)) break;
+        inside[size_t(r)] = 1;
+        kept += energy[size_t(r)];
+      }
+    }
+    for (int64_t d = 0; d < De; ++d) ma[a][d] = inside[size_t(map.region_of_dim[size_t(d)])] ? 1.0f : 0.0f;
+  }
+  return mask;
+}
+
+torch::Tensor linear_directions_make(const EditorSpec& spec) {
+  if (!spec.embeddings.defined() || spec.embeddings.dim() != 2 || spec.embeddings.size(1) != spec.edit_dim)
+    throw std::logic_error(spec.transform + " needs the context's embeddings [A, De] in the editor spec");
+  auto e = spec.embeddings.to(torch::kDouble);
+  if (spec.transform == "linear_orthogonal") {
+    // Columns of E^+ = E^T (E E^T)^-1: <E^+[:, a], e_b> = delta_ab when the embeddings are independent; the column is
+    // e_a's component orthogonal to span{e_b, b != a}, divided by its squared norm.
+    return (torch::linalg::pinv(e).t() * spec.linear_scale).to(torch::kFloat).contiguous();
+  }
+  // linear_masked: keep e_a on its target regions; scale so that <d_a, e_a> = s (the linear edit's step along e_a).
+  auto masked = e * linear_masked_mask(spec).to(torch::kDouble);
+  auto along = (masked * e).sum(1, true);  // = |m_a . e_a|^2 for a binary mask
+  auto empty = along <= 1e-12 * (e * e).sum(1, true).clamp_min(1e-300);
+  auto dirs = torch::where(empty, e, masked * (1.0 / along.clamp_min(1e-300)) * (e * e).sum(1, true));
+  return (dirs * spec.linear_scale).to(torch::kFloat).contiguous();
 }
 
 int EditorModelImpl::block_of_neuron(int64_t h) const {
@@ -86,6 +158,16 @@ torch::Tensor EditorModelImpl::experts(const torch::Tensor& x, const torch::Tens
 torch::Tensor EditorModelImpl::delta(const torch::Tensor& z, const torch::Tensor& e, const torch::Tensor& route,
                                      const torch::Tensor& g) {
   if (spec_.transform == "linear") return e * spec_.linear_scale;
+  if (linear_directions.defined()) {
+    // linear_masked / linear_orthogonal: the attribute is the one whose embedding e is (editor_apply and the trainer
+    // pass rows of the context's embeddings).
+    if (e.size(0) == 0) return torch::zeros_like(z);
+    auto emb = spec_.embeddings.to(e.scalar_type());
+    auto index = ((emb * emb).sum(1).unsqueeze(0) - 2 * torch::mm(e, emb.t())).argmin(1);  // nearest row
+    if ((e - emb.index_select(0, index)).abs().max().item<double>() > 1e-5)
+      throw std::logic_error(spec_.transform + ": an embedding that is none of the editor's attributes'");
+    return linear_directions.index_select(0, index).to(z.scalar_type());
+  }
   if (spec_.transform == "region_mlp") {
     auto m = experts(expert_input(z, e, g), route);
     // Refine: z' = z_lin + g M = z + g (s e + M).

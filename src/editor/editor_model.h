@@ -10,6 +10,12 @@
 //               z' = z_lin + g * sum_k w_k E_k([z_lin; c e; g]), W2 initialised to zero so that an untrained expert
 //               is exactly the linear edit; c = sqrt(De) brings the unit embedding to the latent's size.
 //     scratch   (the first build, an ablation): z' = z + g * sum_k w_k E_k([z; e]); the expert makes the whole edit.
+//   linear_masked      M = s * (m_a . e_a) / |m_a . e_a|^2: the linear edit kept only on a's target regions (mask m_a,
+//                      linear_masked_mask), rescaled so that its step along e_a, <M, e_a>, is the linear edit's s
+//   linear_orthogonal  M = s * E^+[:, a]: the column of the pseudo-inverse of the embedding matrix E [A, De], i.e.
+//                      e_a's component orthogonal to every other embedding, scaled so that <M, e_b> = s * delta_ab
+// The two last learn nothing either; their per-attribute directions are a buffer of the model (saved with the
+// weights) and delta looks the attribute up by its embedding e (which must be one of spec.embeddings' rows).
 #pragma once
 #include <torch/torch.h>
 
@@ -21,7 +27,7 @@
 namespace s3e {
 
 struct EditorSpec {
-  std::string transform = "region_mlp";  // linear | lt_linear | region_mlp
+  std::string transform = "region_mlp";  // linear | linear_masked | linear_orthogonal | lt_linear | region_mlp
   int64_t edit_dim = 0;                  // De = editable layers x channels
   int64_t layer_channels = 0;            // channels per layer (lt_linear's per-layer maps)
   int num_experts = 1;
@@ -32,8 +38,25 @@ struct EditorSpec {
   std::string expert_mode = "scratch";   // refine | scratch
   double embedding_scale = 1.0;          // c: the expert sees c * e (refine: sqrt(De))
   double lr_mul = 1.0;                   // equalised learning rate multiplier (lt_linear)
-  RegionMap regions;                     // region_mlp only
+  RegionMap regions;                     // region_mlp, linear_masked
+  // linear_masked / linear_orthogonal: every attribute's unit embedding [A, De] (the context's) and, for
+  // linear_masked, the expert each attribute is routed to (its target regions are that expert's) or the energy rule.
+  torch::Tensor embeddings;
+  std::vector<int> expert_of_attribute;
+  std::string mask_regions = "targets";  // targets (RegionMap::attribute_targets, else its expert's) | energy
+  double mask_energy_share = 0.8;        // energy: the fewest regions holding at least this share of |e_a|^2
 };
+
+// Whether a transform has parameters to train (lt_linear, region_mlp); the linear family is made from the context.
+bool editor_transform_learns(const std::string& transform);
+// linear_masked's mask [A, De] (1 = inside attribute a's target regions). targets: a's target regions as the
+// over-editing criterion defines them (RegionMap::attribute_targets, measured from e_a's energy; a map without them:
+// those of a's expert, RegionMap::is_target); energy: the fewest regions, by decreasing energy of e_a, whose energy
+// reaches mask_energy_share of |e_a|^2 (the same rule with a share of its own).
+torch::Tensor linear_masked_mask(const EditorSpec& spec);
+// The per-attribute edit per unit strength [A, De] of linear_masked / linear_orthogonal (see the file comment). A
+// masked embedding with no energy left keeps the unmasked direction (the linear edit). Computed in double.
+torch::Tensor linear_directions_make(const EditorSpec& spec);
 
 class EditorModelImpl : public torch::nn::Module {
  public:
@@ -65,6 +88,11 @@ class EditorModelImpl : public torch::nn::Module {
   std::vector<torch::Tensor> lt_weight, lt_bias;
   // Group masks [K, H] (1 = alive), kept in sync by the sparse optimiser and applied in forward.
   torch::Tensor group_mask;
+  // [K, H] share of each group's edit energy measured outside its rows' target regions (group_sparsifier.h), set
+  // by the sparsifier at its selections; not a buffer (editor.h5 stores it), undefined when never measured.
+  torch::Tensor over_edit_share;
+  // linear_masked / linear_orthogonal: edit per unit strength of each attribute [A, De] (a buffer: saved).
+  torch::Tensor linear_directions;
 
  private:
   // sum_k w_k E_k(x) over the rows each expert has (region_mlp).

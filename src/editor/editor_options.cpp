@@ -8,9 +8,16 @@
 namespace s3e {
 
 void editor_add_config(ConfigSchema& s) {
-  s.add_choice("editor.transform", "region_mlp", {"linear", "lt_linear", "region_mlp"},
-               "editing transform: linear classifier-direction edit, Latent Transformer per-layer maps, or "
-               "region-partitioned MLP experts (S3Editor)")
+  s.add_choice("editor.transform", "region_mlp", {"linear", "linear_masked", "linear_orthogonal", "lt_linear", "region_mlp"},
+               "editing transform: linear classifier-direction edit (linear; linear_masked: kept on the attribute's "
+               "target regions; linear_orthogonal: orthogonal to the other attributes' embeddings), Latent "
+               "Transformer per-layer maps, or region-partitioned MLP experts (S3Editor)")
+      .add_choice("editor.mask_regions", "targets", {"targets", "energy"},
+                  "linear_masked: the regions the edit keeps: targets = the attribute's target regions as the "
+                  "sparsifier's over-editing score defines them (measured from its embedding's energy), energy = "
+                  "the fewest regions holding editor.mask_energy_share of the embedding's energy")
+      .add_real("editor.mask_energy_share", 0.8, "linear_masked with editor.mask_regions = energy: the share of "
+                "|e_a|^2 the kept regions must hold", 0, 1)
       .add_choice("editor.expert_mode", "refine", {"refine", "scratch"},
                   "region_mlp experts: refine the linear edit (z_lin = z + g s e_a, then z_lin + g M(z_lin, c e_a, g) "
                   "with M zero at start; the paper's T(Denorm(Norm(x) + g a))) or make the whole edit from scratch "
@@ -26,6 +33,11 @@ void editor_add_config(ConfigSchema& s) {
       .add_real("editor.soft_temperature", 0.1, "temperature of soft routing", 1e-4, 100)
       .add_int("editor.hidden_total", 1920, "hidden neurons over all experts (capacity constant across K)", 1, 1e6)
       .add_real("editor.region_dominance", 0.5, "share of a dim's embedding energy a cluster needs to own it", 0, 1)
+      .add_int("editor.regions", 0, "data-derived region map (stores without a backbone map): groups of training "
+               "attributes by embedding energy, each a region, + 1 shared; 0 = the routing clusters (R = K + 1)", 0, 1000)
+      .add_real("editor.target_energy", 0.8, "target regions of an attribute: the fewest regions, by decreasing "
+                "energy of its embedding, holding at least this share of it (what over-editing is measured against)",
+                0.01, 1)
       .add_text("editor.edit_layers", "0-10", "latent layers the editor may change (the default keeps those the latent has: 0 for flat latents)")
       .add_text("editor.heldout_attributes", "", "attribute indices never trained on (unseen edits), e.g. 32-39")
       .add_int("editor.embedding_samples", 512, "samples used to average classifier gradients into embeddings", 1, 1e7)
@@ -44,7 +56,10 @@ void editor_add_config(ConfigSchema& s) {
       .add_int("sparsity.start_step", 100, "first step of the first pruning period", 0, 1e9)
       .add_int("sparsity.periods", 4, "pruning periods", 1, 1000)
       .add_int("sparsity.period_steps", 50, "steps per pruning period", 1, 1e9)
-      .add_bool("sparsity.over_edit", true, "score groups by their edit energy outside their expert's target regions")
+      .add_bool("sparsity.over_edit", true, "score groups by the measured share of their edit energy that lands "
+                "outside the target regions of the attribute each row edits")
+      .add_int("sparsity.over_edit_steps", 10, "steps up to each selection whose over-editing energy is summed "
+               "(over ranks) into the score", 1, 1e9)
       .add_real("sparsity.magnitude", 1, "weight of the group norm in the saliency score", 0, 1e3)
       .add_real("sparsity.avg_magnitude", 0, "weight of the group norm / sqrt(size)", 0, 1e3)
       .add_real("sparsity.cosine", 0, "weight of cos(weights, -gradient)", 0, 1e3)
@@ -89,6 +104,8 @@ double editor_linear_scale_resolve(const std::string& text, double data_scale, i
 EditorOptions editor_options_from_config(const Config& c) {
   EditorOptions o;
   o.transform = c.get_text("editor.transform");
+  o.mask_regions = c.get_text("editor.mask_regions");
+  o.mask_energy_share = c.get_real("editor.mask_energy_share");
   o.expert_mode = c.get_text("editor.expert_mode");
   o.linear_scale = c.get_text("editor.linear_scale");
   editor_linear_scale_resolve(o.linear_scale, 1.0, 1);  // UsageError now rather than after loading the data
@@ -98,6 +115,8 @@ EditorOptions editor_options_from_config(const Config& c) {
   o.soft_temperature = c.get_real("editor.soft_temperature");
   o.hidden_total = c.get_int("editor.hidden_total");
   o.region_dominance = c.get_real("editor.region_dominance");
+  o.regions = static_cast<int>(c.get_int("editor.regions"));
+  o.target_energy = c.get_real("editor.target_energy");
   o.edit_layers = c.get_int_list("editor.edit_layers");
   o.edit_layers_default = c.source_of("editor.edit_layers") == "default";
   o.heldout_attributes = c.get_int_list("editor.heldout_attributes");
@@ -118,6 +137,7 @@ EditorOptions editor_options_from_config(const Config& c) {
   o.sparsity_periods = c.get_int("sparsity.periods");
   o.sparsity_period_steps = c.get_int("sparsity.period_steps");
   o.over_edit_criterion = c.get_bool("sparsity.over_edit");
+  o.over_edit_steps = c.get_int("sparsity.over_edit_steps");
   o.crit_magnitude = c.get_real("sparsity.magnitude");
   o.crit_avg_magnitude = c.get_real("sparsity.avg_magnitude");
   o.crit_cosine = c.get_real("sparsity.cosine");

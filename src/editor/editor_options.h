@@ -11,7 +11,9 @@ namespace s3e {
 
 struct EditorOptions {
   // [editor]
-  std::string transform = "region_mlp";   // linear | lt_linear | region_mlp
+  std::string transform = "region_mlp";   // linear | linear_masked | linear_orthogonal | lt_linear | region_mlp
+  std::string mask_regions = "targets";   // linear_masked: targets (as the over-editing score's) | energy
+  double mask_energy_share = 0.8;         // linear_masked, energy: share of |e_a|^2 the kept regions hold
   std::string expert_mode = "refine";     // region_mlp: refine (z_lin + g M(z_lin, c e, g)) | scratch (z + g M(z, e))
   std::string linear_scale = "data";      // the linear edit's step s: data (2 std of <z, e_a>) | sqrt_dim | a number
   int clusters = 5;                       // K; 0 = one expert per training attribute (K = A)
@@ -20,6 +22,8 @@ struct EditorOptions {
   double soft_temperature = 0.1;
   int64_t hidden_total = 1920;
   double region_dominance = 0.5;
+  int regions = 0;                        // data-derived region map: attribute groups (0 = the routing clusters)
+  double target_energy = 0.8;             // target regions of e_a: the fewest holding this share of its energy
   std::vector<int> edit_layers;           // of the latent's layers; flat latents: {0}
   bool edit_layers_default = true;        // the key was not set: layers beyond the latent's are dropped
   std::vector<int> heldout_attributes;    // never trained on; edited through routing (unseen edits)
@@ -33,6 +37,7 @@ struct EditorOptions {
   double sparsity_rate = 0.1;
   int64_t sparsity_start = 100, sparsity_periods = 4, sparsity_period_steps = 50;
   bool over_edit_criterion = true;
+  int64_t over_edit_steps = 10;           // steps (up to each selection) whose over-editing energy is summed
   double crit_magnitude = 1, crit_avg_magnitude = 0, crit_cosine = 0, crit_taylor1 = 1, crit_taylor2 = 0,
          crit_over_edit = 1;
   // [train]

@@ -1,5 +1,8 @@
 #include "editor/group_sparsifier.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 
 namespace s3e {
@@ -9,23 +12,56 @@ GroupSparsifier::GroupSparsifier(EditorModel& model, const EditorOptions& o) : m
   if (!enabled_) return;
   target_groups_ = std::llround(o.sparsity_rate * double(model->num_groups()));
   selected_ = torch::zeros_like(model->group_mask).to(torch::kBool);
+  window_ = torch::zeros({2, model->group_mask.size(0), model->group_mask.size(1)});
+  over_share_ = torch::zeros_like(model->group_mask);
 }
 
-torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
-                                            const torch::Tensor& g) const {
+torch::Tensor GroupSparsifier::over_edit_energy(const torch::Tensor& ze, const torch::Tensor& e,
+                                                const torch::Tensor& route, const torch::Tensor& g) const {
+  torch::NoGradGuard no_grad;
+  auto& m = *model_;
+  const auto& map = m.spec().regions;
+  const int K = m.spec().num_experts, R = map.num_regions;
+  const int64_t H = m.hidden_per_expert(), B = ze.size(0);
+  auto out = torch::zeros({2, K, H});
+  auto input = m.expert_input(ze, e, g);  // refine: built from z + g s e and g, as the experts see it
+  // Target regions of each row's attribute, measured from its embedding (region_map.h), and their complement.
+  auto ec = e.detach().contiguous().to(torch::kFloat);
+  std::vector<float> ev(ec.data_ptr<float>(), ec.data_ptr<float>() + ec.numel());
+  auto targets = region_targets_by_energy(ev, int(B), map, map.target_energy);
+  auto outside = 1 - torch::from_blob(targets.data(), {B, R}, torch::kInt32).to(torch::kFloat);  // [B, R]
+  auto region = torch::from_blob(const_cast<int32_t*>(map.region_of_dim.data()), {int64_t(map.region_of_dim.size())},
+                                 torch::kInt32).to(torch::kLong);
+  auto onehot_t = torch::one_hot(region, R).to(torch::kFloat).t();  // [R, De]
+  for (int k = 0; k < K; ++k) {
+    auto weight = route.select(1, k);
+    auto rows = weight.nonzero().squeeze(1);
+    if (rows.numel() == 0) continue;
+    // Row i's contribution of neuron h is w_ik act_ih W2[:, h]; its energy in region r is (w_ik act_ih)^2 times
+    // the energy of W2[:, h] in region r. Measured on the whole column, so it does not rely on the block mask.
+    auto act2 = (m.expert_hidden(k, input.index_select(0, rows)) * weight.index_select(0, rows).unsqueeze(1)).pow(2);
+    auto w2 = m.w2[k] * m.w2_mask * m.group_mask[k].unsqueeze(0);  // [De, H]
+    auto per_region = torch::mm(onehot_t, w2.pow(2));               // [R, H]
+    out[0][k] = (act2 * torch::mm(outside.index_select(0, rows), per_region)).sum(0);
+    out[1][k] = (act2 * per_region.sum(0).unsqueeze(0)).sum(0);
+  }
+  return out;
+}
+
+torch::Tensor GroupSparsifier::over_edit_share(const torch::Tensor& energy) {
+  auto total = energy[1];
+  return torch::where(total > 0, energy[0] / total.clamp_min(1e-30), torch::zeros_like(total)).clamp(0, 1);
+}
+
+torch::Tensor GroupSparsifier::saliency() const {
+  torch::NoGradGuard no_grad;
   auto& m = *model_;
   const int K = m.spec().num_experts;
   const int64_t H = m.hidden_per_expert();
   auto normalise = [](torch::Tensor t) { return t / t.max().clamp_min(1e-20); };
-  torch::Tensor input;  // the experts' input rows (refine: built from z + g s e and g)
-  {
-    torch::NoGradGuard no_grad;
-    input = m.expert_input(ze, e, g);
-  }
   auto magnitude = torch::zeros({K, H}), avg = torch::zeros({K, H}), cosine = torch::zeros({K, H}),
-       taylor1 = torch::zeros({K, H}), taylor2 = torch::zeros({K, H}), over = torch::zeros({K, H});
+       taylor1 = torch::zeros({K, H}), taylor2 = torch::zeros({K, H});
   for (int k = 0; k < K; ++k) {
-    torch::NoGradGuard no_grad;
     auto w = torch::cat({m.w1[k], m.b1[k].unsqueeze(1), (m.w2[k] * m.w2_mask).t()}, 1);  // [H, group size]
     auto grad_of = [](const torch::Tensor& p) { return p.grad().defined() ? p.grad() : torch::zeros_like(p); };
     auto g = torch::cat({grad_of(m.w1[k]), grad_of(m.b1[k]).unsqueeze(1), (grad_of(m.w2[k]) * m.w2_mask).t()}, 1);
@@ -36,37 +72,59 @@ torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch
     auto dot = (w * g).sum(1);
     taylor1[k] = dot.abs();
     taylor2[k] = dot * dot;
-    // Over-editing: edit energy this neuron writes outside the target regions of the attributes routed here.
-    auto rows = route.select(1, k).nonzero().squeeze(1);
-    if (rows.numel() > 0) {
-      auto hidden = torch::leaky_relu(torch::addmm(m.b1[k], input.index_select(0, rows), m.w1[k].t()), 0.2);
-      auto energy = hidden.pow(2).sum(0) * (m.w2[k] * m.w2_mask).pow(2).sum(0);  // [H], summed over rows
-      for (int64_t h = 0; h < H; ++h) {
-        int block = m.block_of_neuron(h);
-        if (!m.spec().regions.is_target(k, block)) over[k][h] = energy[h];
-      }
-    }
   }
-  if (rank_sum_) rank_sum_(over);
-  auto o = options_;
-  auto score = o.crit_magnitude * normalise(magnitude) + o.crit_avg_magnitude * normalise(avg) +
-               o.crit_cosine * cosine + o.crit_taylor1 * normalise(taylor1) + o.crit_taylor2 * normalise(taylor2);
-  if (o.over_edit_criterion) score = score - o.crit_over_edit * normalise(over);
-  return score;
+  const auto& o = options_;
+  return o.crit_magnitude * normalise(magnitude) + o.crit_avg_magnitude * normalise(avg) + o.crit_cosine * cosine +
+         o.crit_taylor1 * normalise(taylor1) + o.crit_taylor2 * normalise(taylor2);
+}
+
+torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
+                                            const torch::Tensor& g) const {
+  auto score = saliency();
+  if (!options_.over_edit_criterion) return score;
+  auto energy = over_edit_energy(ze, e, route, g);
+  if (rank_sum_) rank_sum_(energy);
+  return score - options_.crit_over_edit * over_edit_share(energy);
+}
+
+int64_t GroupSparsifier::next_selection(int64_t step) const {
+  const int64_t start = options_.sparsity_start, T = options_.sparsity_period_steps;
+  if (step <= start) return start;
+  const int64_t period = (step - start + T - 1) / T;
+  return period < options_.sparsity_periods ? start + period * T : -1;
 }
 
 void GroupSparsifier::before_step(int64_t step, const torch::Tensor& ze, const torch::Tensor& e,
                                   const torch::Tensor& route, const torch::Tensor& g) {
   if (!enabled_) return;
-  int64_t offset = step - options_.sparsity_start;
-  if (offset < 0 || offset % options_.sparsity_period_steps != 0) return;
-  int64_t period = offset / options_.sparsity_period_steps;
-  if (period >= options_.sparsity_periods) return;
+  const int64_t next = next_selection(step);
+  if (next < 0) return;
+  const bool measure = options_.over_edit_criterion;
+  // The measuring window: the over_edit_steps steps up to the selection (the selection's own batch included).
+  // Each step's sums are added over ranks at once, so the window is the same on every rank (and in checkpoints).
+  if (measure && step > next - options_.over_edit_steps) {
+    auto energy = over_edit_energy(ze, e, route, g);
+    if (rank_sum_) rank_sum_(energy);
+    window_ += energy;
+  }
+  if (step != next) return;
+  const int64_t period = (step - options_.sparsity_start) / options_.sparsity_period_steps;
   // Groups to add this period so that after the last period exactly target_groups_ are zero.
   int64_t done = (model_->group_mask == 0).sum().item<int64_t>();
   int64_t goal = std::llround(double(target_groups_) * double(period + 1) / double(options_.sparsity_periods));
   int64_t pick = std::max<int64_t>(0, goal - done);
-  last_scores_ = score_groups(ze, e, route, g);
+  last_scores_ = saliency();
+  if (measure) {
+    auto share = over_edit_share(window_);
+    // A masked group wrote nothing in the window: it keeps the share measured while it was alive.
+    over_share_ = torch::where(model_->group_mask > 0, share, over_share_);
+    model_->over_edit_share = over_share_.clone();
+    last_scores_ = last_scores_ - options_.crit_over_edit * share;
+    window_.zero_();
+    spdlog::info("sparsity step {}: {} of {} groups measured off-target (>= {:.0f}% of their edit energy outside "
+                 "their rows' target regions); pruning {} more ({} of {} at the end)", step, off_target_groups(),
+                 model_->num_groups(), 100 * k_off_target_share, pick, target_groups_, model_->num_groups());
+  }
   selected_.zero_();
   if (pick == 0) return;
   // Lowest scores among live groups; ties broken by index (deterministic on every rank).
@@ -105,9 +163,47 @@ void GroupSparsifier::after_step(int64_t step) {
   history_.push_back({step, (model_->group_mask == 0).sum().item<int64_t>(), selected_.sum().item<int64_t>()});
 }
 
-void GroupSparsifier::restore(const torch::Tensor& selected, std::vector<SparsityEvent> history) {
-  if (selected.defined() && enabled_) selected_ = selected.clone();
+int64_t GroupSparsifier::off_target_groups() const {
+  if (!over_share_.defined()) return 0;
+  return (over_share_ >= k_off_target_share).sum().item<int64_t>();
+}
+
+int64_t GroupSparsifier::off_target_pruned() const {
+  if (!over_share_.defined()) return 0;
+  return ((over_share_ >= k_off_target_share) & (model_->group_mask == 0)).sum().item<int64_t>();
+}
+
+std::string GroupSparsifier::report() const {
+  if (!enabled_) return "sparsity: off";
+  const int64_t G = model_->num_groups(), off = off_target_groups();
+  const double rate = double(target_groups_) / double(G), off_share = double(off) / double(G);
+  if (!options_.over_edit_criterion)
+    return fmt::format("sparsity: pruned {} of {} groups (rate {:.4f}); over-editing not measured "
+                       "(sparsity.over_edit = false)", target_groups_, G, rate);
+  return fmt::format("sparsity: pruned {} of {} groups (rate {:.4f}); measured off-target groups (>= {:.0f}% of "
+                     "their edit energy outside the target regions): {} (share {:.4f}); rate / off-target share = {}; "
+                     "off-target groups pruned: {} of {}", target_groups_, G, rate, 100 * k_off_target_share, off,
+                     off_share, off > 0 ? fmt::format("{:.3f}", rate / off_share) : std::string("n/a (none)"),
+                     off_target_pruned(), off);
+}
+
+torch::Tensor GroupSparsifier::state() const {
+  if (!enabled_) return {};
+  return torch::stack({selected_.to(torch::kFloat), window_[0], window_[1], over_share_});
+}
+
+void GroupSparsifier::restore(const torch::Tensor& state, std::vector<SparsityEvent> history) {
   history_ = std::move(history);
+  if (!state.defined() || !enabled_ || state.numel() == 0) return;
+  if (state.dim() == 2) {  // a checkpoint from before the state held more than the selection
+    selected_ = state.to(torch::kBool).clone();
+    return;
+  }
+  selected_ = state[0] > 0.5;
+  window_ = state.slice(0, 1, 3).clone();
+  over_share_ = state[3].clone();
+  // history is non-empty once the first selection has been made (and measured).
+  if (options_.over_edit_criterion && !history_.empty()) model_->over_edit_share = over_share_.clone();
 }
 
 }  // namespace s3e

@@ -1,18 +1,21 @@
 // group_sparsifier.h — HESSO-style structured sparsity for region_mlp experts (after Only-Train-Once's
-// deterministic, period-based group sparse optimiser). Groups are hidden neurons (row of W1, bias, column of W2).
+// deterministic, period-based group sparse optimiser). Groups are hidden neurons (row of W1, bias, column of W2);
+// each expert's neurons are split into R region blocks (R = the region map's, not K), block r writing region r.
 // From `start_step`, `periods` pruning periods of `period_steps` steps each: at the start of a period the
 // lowest-scoring live groups (target_rate * groups / periods of them, the last period taking the rest) are picked;
 // during the period they are shrunk progressively (after each optimiser step, w *= (T - t - 1) / (T - t)), so they
 // reach exactly zero at its end; then they are masked and stay zero. The target rate is hit exactly.
 // Score (higher = keep): weighted sum of OTO saliency criteria normalised over the groups (magnitude, average
-// magnitude, cos(w, -grad), |<w, grad>|, <w, grad>^2) minus the over-editing criterion: the group's share of edit
-// energy written outside its expert's target regions (the expert's cluster region and the shared region),
-// measured on the step's batch as E[act^2] * |W2 column|^2.
+// magnitude, cos(w, -grad), |<w, grad>|, <w, grad>^2) minus over_edit_weight times the group's measured
+// over-editing: the share of its contribution to the edit (w_route * act_h * W2[:, h] per row) whose energy lands
+// outside the target regions of the attribute the row edits (region_map.h: the fewest regions holding
+// target_energy of |e_a|^2), summed over the `over_edit_steps` steps up to each selection and over ranks.
 #pragma once
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "editor/editor_model.h"
@@ -28,37 +31,66 @@ struct SparsityEvent {
 
 class GroupSparsifier {
  public:
+  // A group is "off-target" when at least this share of its measured edit energy is over-editing.
+  static constexpr double k_off_target_share = 0.5;
+
   GroupSparsifier(EditorModel& model, const EditorOptions& options);
 
   bool enabled() const { return enabled_; }
   // Data-parallel runs: sums a tensor over ranks, so the batch-dependent part of the scores (the over-editing
-  // energy) is the same on every rank and every rank prunes the same groups.
+  // energy) is the same on every rank and every rank prunes the same groups. Called collectively: at every step of
+  // each measuring window (the same steps on every rank).
   void set_rank_sum(std::function<void(torch::Tensor&)> sum) { rank_sum_ = std::move(sum); }
   int64_t target_groups() const { return target_groups_; }
   // Call after backward (gradients present) with the step's editable inputs, embeddings, routing and strengths
-  // (a refining editor's experts see z + g s e and g, so g is required there), before the optimiser step: at a
-  // period start it scores and selects groups.
+  // (a refining editor's experts see z + g s e and g, so g is required there), before the optimiser step: in the
+  // `over_edit_steps` steps up to a selection it measures over-editing; at a period start it scores and selects.
   void before_step(int64_t step, const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
                    const torch::Tensor& g = {});
   // Call after the optimiser step: shrinks the selected groups, masks them at the period end.
   void after_step(int64_t step);
 
-  // Score of every group [K, H] at the last selection (for tests and reports).
-  const torch::Tensor& last_scores() const { return last_scores_; }
+  // This rank's over-editing sums over the rows of a batch: [2, K, H] = (energy of each group's contribution
+  // outside the row's target regions, its total energy). Rows edit the attribute whose embedding they carry (e).
+  torch::Tensor over_edit_energy(const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
+                                 const torch::Tensor& g = {}) const;
+  // off / total per group [K, H]; 0 for a group that wrote nothing (no evidence).
+  static torch::Tensor over_edit_share(const torch::Tensor& energy);
+  // The saliency part of the score [K, H] from the current weights and gradients.
+  torch::Tensor saliency() const;
+  // Score of every group [K, H] on one batch (its over-editing summed over ranks), as a selection would score it.
   torch::Tensor score_groups(const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
                              const torch::Tensor& g = {}) const;
+  // Score of every group [K, H] at the last selection (for tests and reports).
+  const torch::Tensor& last_scores() const { return last_scores_; }
+  // Each group's over-editing share measured at the last selection where it was alive [K, H] (zeros before any).
+  const torch::Tensor& over_share() const { return over_share_; }
+  // Groups whose measured share is >= k_off_target_share, over all groups; and those of them that are pruned.
+  int64_t off_target_groups() const;
+  int64_t off_target_pruned() const;
+  // One line: the sparsity rate against the share of off-target groups (printed at the end of training).
+  std::string report() const;
+
   const std::vector<SparsityEvent>& history() const { return history_; }
-  // Restores after a resume: masks come with the model's buffers; `selected` is the current period's selection.
+  // The current period's selection [K, H] bool.
   torch::Tensor selected() const { return selected_; }
-  void restore(const torch::Tensor& selected, std::vector<SparsityEvent> history);
+  // Everything a resume needs beyond the model's masks, [4, K, H] float: selection, the measuring window's two
+  // sums (identical on every rank: summed over ranks each step) and the measured shares; undefined when disabled.
+  torch::Tensor state() const;
+  // Restores after a resume from state() (or, from checkpoints written before it, the [K, H] selection alone).
+  void restore(const torch::Tensor& state, std::vector<SparsityEvent> history);
 
  private:
   void zero_groups(const torch::Tensor& which, double factor);
+  // The selection step at or after `step` (-1 when none is left).
+  int64_t next_selection(int64_t step) const;
   EditorModel& model_;
   EditorOptions options_;
   bool enabled_ = false;
   int64_t target_groups_ = 0;
   torch::Tensor selected_;  // [K, H] bool: being shrunk in the current period
+  torch::Tensor window_;    // [2, K, H] over-editing sums of the current measuring window (summed over ranks)
+  torch::Tensor over_share_;  // [K, H]
   torch::Tensor last_scores_;
   std::function<void(torch::Tensor&)> rank_sum_;
   std::vector<SparsityEvent> history_;

@@ -116,9 +116,10 @@ void pipeline_edit_store_add_config(ConfigSchema& schema) {
       .add_choice("edit.protocol", "none", {"none", "flip-each"},
                   "evaluation protocol instead of a recipe: flip-each edits every row once per attribute, in the "
                   "direction that flips its label")
-      .add_real("edit.strength", 1.0, "|g| of the protocol's edits (lt_linear/region_mlp train on [-1, 1]; linear: "
-                                      "units of the editor's linear scale)", 0, 100)
-      .add_text("edit.strengths", "", "comma-separated list of |g| for curves (overrides edit.strength)")
+      .add_real("edit.strength", 1.0, "|g| of the protocol's edits (lt_linear/region_mlp train on [-1, 1]; linear, "
+                                      "linear_masked, linear_orthogonal: units of the editor's linear scale)", 0, 100)
+      .add_text("edit.strengths", "", "comma-separated list of |g| for curves (overrides edit.strength); eval-latent "
+                                      "then also compares at matched success (eval.match_success)")
       .add_choice("edit.rows", "all", {"all", "heldout", "train"},
                   "which source rows: all, or one side of the split by train.validation_share (store/row_split.h)")
       .add_int("edit.rows_per_item", 2048, "source rows per work item (the unit of resume and load balance)", 1, 1e9)

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "core/errors.h"
@@ -46,10 +47,54 @@ std::string upstream_input(const std::string& given, const LatentStore& edited, 
   return named;
 }
 
+// eval.match_success's targets, each in [0, 1]; UsageError naming the key otherwise.
+std::vector<double> match_targets(const Config& cfg) {
+  std::vector<double> out;
+  if (cfg.get_text("eval.match_success").empty()) return out;
+  for (auto& text : cfg.get_text_list("eval.match_success")) {
+    size_t used = 0;
+    double v = -1;
+    try {
+      v = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || !(v >= 0 && v <= 1))
+      throw UsageError(fmt::format("eval.match_success = '{}' (from {}): '{}' is not a success rate in [0, 1]",
+                                   cfg.get_text("eval.match_success"), cfg.source_of("eval.match_success"), text));
+    out.push_back(v);
+  }
+  return out;
+}
+
+// The matched-success table for the terminal: per target, the strength and each metric, seen and unseen.
+std::string matched_table(const nlohmann::json& matched) {
+  std::string out;
+  auto cell = [](const nlohmann::json& group, const std::string& key) {
+    if (group.is_null()) return std::string("not reached");
+    return group[key].is_number() ? fmt::format("{:.4f}", group[key].get<double>()) : std::string("-");
+  };
+  for (auto& entry : matched["by_target"]) {
+    out += fmt::format("at matched {} = {}:\n  {:<28} {:>12} {:>12}\n", matched["success_metric"].get<std::string>(),
+                       entry["target"].get<double>(), "", "seen", "unseen");
+    std::vector<std::string> keys = {"strength", matched["success_metric"].get<std::string>()};
+    for (const char* split : {"seen", "unseen"})
+      if (entry[split].is_object())
+        for (auto& [k, v] : entry[split].items())
+          if (k != "strength" && k != "between" && std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    for (auto& k : keys) out += fmt::format("  {:<28} {:>12} {:>12}\n", k, cell(entry["seen"], k), cell(entry["unseen"], k));
+  }
+  return out;
+}
+
 }  // namespace
 
 void pipeline_eval_latent_add_config(ConfigSchema& schema) {
   schema.add_int("eval.batch_size", 256, "edited rows per batch", 1, 1e6);
+  schema.add_text("eval.match_success", "0.8",
+                  "curves (edit --strengths): comma-separated target success rates at which the editors are compared: "
+                  "each metric interpolated in strength between the two strengths whose success brackets the target "
+                  "(metrics.json's matched_success); empty = none");
 }
 
 int pipeline_eval_latent_run(Communicator& comm, const EvalLatentOptions& options) {
@@ -90,6 +135,7 @@ int pipeline_eval_latent_run(Communicator& comm, const EvalLatentOptions& option
 
   LatentEvalOptions eval_options;
   eval_options.batch_size = cfg.get_int("eval.batch_size");
+  const std::vector<double> targets = match_targets(cfg);  // a bad value fails before the work
   const std::string transform = edited.attribute_text("edit_transform");
   if (comm.rank() == 0)
     spdlog::info("eval-latent: {} edits in {} of {}; judged by {}", transform, options.edited, store_path,
@@ -109,12 +155,15 @@ int pipeline_eval_latent_run(Communicator& comm, const EvalLatentOptions& option
       csv = metrics_report_csv(results[0], info);
     } else {
       json = {{"schema", "s3editor.latent_metrics_curve"}, {"schema_version", 1}};
+      std::vector<nlohmann::json> reports;
       for (auto& r : results) {
         json["strengths"].push_back(r.strength);
-        json["by_strength"].push_back(metrics_report_json(r, info));
+        reports.push_back(metrics_report_json(r, info));
+        json["by_strength"].push_back(reports.back());
         std::string one = metrics_report_csv(r, info);
         csv += csv.empty() ? one : one.substr(one.find('\n') + 1);
       }
+      if (!targets.empty()) json["matched_success"] = latent_eval_matched_success(reports, targets);
     }
     file_write_atomic(out, json.dump(2) + "\n");
     file_write_atomic(csv_out, csv);
@@ -122,6 +171,8 @@ int pipeline_eval_latent_run(Communicator& comm, const EvalLatentOptions& option
       std::cout << fmt::format("eval-latent: {} source rows from row {} of {}, strength {}\n", r.num_rows,
                                r.first_row, store_path, r.strength)
                 << metrics_report_table(r) << std::flush;
+    if (json.contains("matched_success") && json["matched_success"].is_object())
+      std::cout << matched_table(json["matched_success"]) << std::flush;
     spdlog::info("wrote {} and {}", out.string(), csv_out.string());
   }
   return 0;

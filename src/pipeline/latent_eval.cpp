@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "core/errors.h"
@@ -182,6 +183,48 @@ std::vector<LatentEvalResult> latent_eval_run(const LatentStore& source, const L
     }
   }
   return results;
+}
+
+nlohmann::json latent_eval_matched_success(const std::vector<nlohmann::json>& reports,
+                                           const std::vector<double>& targets) {
+  using nlohmann::json;
+  if (reports.empty()) return nullptr;
+  auto has_metric = [&](const std::string& m) {
+    for (auto& r : reports)
+      if (!r.contains("metrics") || std::find(r["metrics"].begin(), r["metrics"].end(), m) == r["metrics"].end())
+        return false;
+    return true;
+  };
+  const std::string key = has_metric("success") ? "success" : (has_metric("judge_success") ? "judge_success" : "");
+  if (key.empty()) return nullptr;
+  const std::vector<std::string> metrics = reports[0]["metrics"].get<std::vector<std::string>>();
+  auto value = [](const json& group, const std::string& m) -> std::optional<double> {
+    if (!group.contains(m) || !group[m].is_number()) return std::nullopt;
+    return group[m].get<double>();
+  };
+  json out = {{"success_metric", key}, {"targets", targets}, {"by_target", json::array()}};
+  for (double t : targets) {
+    json entry = {{"target", t}};
+    for (const char* split : {"seen", "unseen"}) {
+      json matched = nullptr;
+      for (size_t i = 0; i + 1 < reports.size() && matched.is_null(); ++i) {
+        const json& lo = reports[i]["summary"][split];
+        const json& hi = reports[i + 1]["summary"][split];
+        auto v_lo = value(lo, key), v_hi = value(hi, key);
+        if (!v_lo || !v_hi || std::min(*v_lo, *v_hi) > t || std::max(*v_lo, *v_hi) < t) continue;
+        const double w = *v_hi == *v_lo ? 0.0 : (t - *v_lo) / (*v_hi - *v_lo);
+        const double s_lo = reports[i]["strength"].get<double>(), s_hi = reports[i + 1]["strength"].get<double>();
+        matched = {{"strength", s_lo + w * (s_hi - s_lo)}, {"between", {s_lo, s_hi}}};
+        for (const auto& m : metrics) {
+          auto a = value(lo, m), b = value(hi, m);
+          matched[m] = a && b ? json(*a + w * (*b - *a)) : json(nullptr);
+        }
+      }
+      entry[split] = matched;
+    }
+    out["by_target"].push_back(entry);
+  }
+  return out;
 }
 
 }  // namespace s3e

@@ -96,7 +96,7 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
     spdlog::info("editor: {} with {} expert(s), {} region(s), {} parameters, {} training / {} held-out attributes",
                  o.transform, ctx.num_experts(), ctx.regions.num_regions, editor_parameter_count(model, false),
                  ctx.train_attributes.size(), ctx.heldout_attributes.size());
-  const bool learns = o.transform != "linear";
+  const bool learns = editor_transform_learns(o.transform);  // the linear family is made from the context alone
   const int64_t steps = learns ? o.steps : 0;
   // Latent Transformer's protocol (train.schedule): phase p of the steps trains attribute p alone, with an Adam of
   // its own over that attribute's transform only (a shared Adam would keep moving the other transforms through
@@ -207,7 +207,7 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
       if (root) {
         writer.write_shared_file("model.pt", torch_to_bytes(model));
         writer.write_shared_file("optimizer.pt", torch_to_bytes(*optimizer));
-        torch::Tensor selected = sparsifier.selected().defined() ? sparsifier.selected() : torch::zeros({0});
+        torch::Tensor selected = sparsifier.state().defined() ? sparsifier.state() : torch::zeros({0});
         writer.write_shared_file("sparsifier_selected.pt", torch_to_bytes(selected));
         writer.write_shared_file("sparsity_history.json", sparsity_history_json(sparsifier.history()));
         editor_save(writer.shared_path("editor"), model, ctx, sparsifier.history(), cfg.to_ini());
@@ -232,6 +232,7 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
       spdlog::info("pruned {} of {} neuron groups ({:.1f}%): {} -> {} parameters", sparsifier.target_groups(),
                    model->num_groups(), 100.0 * sparsifier.target_groups() / model->num_groups(),
                    editor_parameter_count(model, false), pruned.parameter_count());
+      spdlog::info("{}", sparsifier.report());
     }
     spdlog::info("editor saved to {}", out.string());
   }

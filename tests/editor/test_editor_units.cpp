@@ -188,13 +188,14 @@ TEST(GroupSparsifier, HitsTheTargetRateExactlyAndKeepsGroupsAtZero) {
 TEST(GroupSparsifier, OverEditingCriterionChangesWhichGroupsArePruned) {
   auto ctx = small_context();
   auto model = small_model(ctx, 60);
-  // Make expert 0's neurons of block 1 (region 1: not expert 0's target, nor shared) large: magnitude alone keeps
-  // them, the over-editing criterion removes them.
+  // Make expert 0's neurons of blocks 1 and 2 (regions 1 and 2: attribute 0's embedding has no energy there, so
+  // they are outside its target regions) large: magnitude alone keeps them, the over-editing criterion removes
+  // them. (Before over-editing was measured, the shared region 2 counted as every expert's target by block index.)
   {
     torch::NoGradGuard g;
-    model->w1[0].slice(0, 10, 20).mul_(3);
-    model->w2[0].slice(1, 10, 20).mul_(3);
-    model->b1[0].slice(0, 10, 20).fill_(3.0);  // active on every row: all of them write outside the target
+    model->w1[0].slice(0, 10, 30).mul_(3);
+    model->w2[0].slice(1, 10, 30).mul_(3);
+    model->b1[0].slice(0, 10, 30).fill_(3.0);  // active on every row: all of them write outside the target
   }
   auto z = torch::randn({32, 12});
   auto attr = torch::zeros({32}, torch::kLong);  // all routed to expert 0
@@ -215,9 +216,9 @@ TEST(GroupSparsifier, OverEditingCriterionChangesWhichGroupsArePruned) {
   EXPECT_EQ(by_magnitude.sum().item<int64_t>(), 6);
   EXPECT_EQ(with_over_edit.sum().item<int64_t>(), 6);
   EXPECT_FALSE(torch::equal(by_magnitude, with_over_edit));
-  // With the criterion, the picks are the out-of-target neurons of expert 0 (block 1).
-  EXPECT_EQ(with_over_edit[0].slice(0, 10, 20).sum().item<int64_t>(), 6);
-  EXPECT_EQ(by_magnitude[0].slice(0, 10, 20).sum().item<int64_t>(), 0);
+  // With the criterion, the picks are the out-of-target neurons of expert 0 (blocks 1 and 2).
+  EXPECT_EQ(with_over_edit[0].slice(0, 10, 30).sum().item<int64_t>(), 6);
+  EXPECT_EQ(by_magnitude[0].slice(0, 10, 30).sum().item<int64_t>(), 0);
 }
 
 TEST(EditorExport, PrunedEditorHasFewerParametersAndTheSameOutputs) {
@@ -506,9 +507,10 @@ TEST(RefineEditor, SparsifierScoresTheExpertsOnTheirRefineInputs) {
   EXPECT_THROW(s.before_step(0, z, e, route), std::logic_error);  // the experts' input needs g
   s.before_step(0, z, e, route, torch::full({32}, 0.7f));
   EXPECT_EQ(s.selected().sum().item<int64_t>(), 6);
-  // The over-editing energy is measured on z + g s e and g: another strength gives other scores.
-  EXPECT_FALSE(torch::allclose(s.score_groups(z, e, route, torch::full({32}, 0.7f)),
-                               s.score_groups(z, e, route, torch::full({32}, -0.7f))));
+  // The over-editing energy is measured on z + g s e and g: another strength gives other energies. (The score
+  // now uses the off-target share of that energy, which for rows of one attribute is 0 or 1 per block whatever g.)
+  EXPECT_FALSE(torch::allclose(s.over_edit_energy(z, e, route, torch::full({32}, 0.7f)),
+                               s.over_edit_energy(z, e, route, torch::full({32}, -0.7f))));
 }
 
 TEST(RefineEditor, FilesCarryTheModeAndEditorsWithoutItLoadAsScratch) {

@@ -5,7 +5,9 @@
 #     for the demo's three methods, within 1e-6;
 #  2. edit on 1 and on 2 ranks writes the same item files and index, byte for byte;
 #  3. SIGTERM to the ranks mid-edit: exit 75, no temporaries, the rerun completes with the same bytes;
-#  4. a rerun with other settings in the same folder is refused (exit 2); a recipe edits every row once.
+#  4. a rerun with other settings in the same folder is refused (exit 2); a recipe edits every row once;
+#  2b. linear_masked / linear_orthogonal trained, edited as a curve and judged: matched success checked against an
+#     independent interpolation, linear_orthogonal's edits orthogonal to the other embeddings.
 set -euo pipefail
 BIN="$1"; HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$HERE/../.."; FIX="$ROOT/tests/fixtures/eval_latent_v1"
 SIGNAL_RANKS="$HERE/../common/signal_ranks.sh"
@@ -72,6 +74,67 @@ assert j[\"strengths\"] == [0.5, 1.0], j[\"strengths\"]
 a, b = (r[\"summary\"][\"seen\"][\"drift\"] for r in j[\"by_strength\"])
 assert a < b, (a, b)
 " "$T/curve.json"'
+
+# 2b. The stronger linear baselines through train -> edit (a curve) -> eval-latent: linear_orthogonal's edits of a
+# leave every other attribute's embedding projection unchanged (in the editor's normalised space), and the
+# curve's matched-success table equals an independent interpolation of its per-strength summaries.
+for m in linear_masked linear_orthogonal; do
+  "$BIN" train --config "$ROOT/configs/methods/common.ini" --config "$ROOT/configs/methods/$m.ini" \
+    --config "$ROOT/configs/demo/train.ini" --store "$T/world.h5" --classifier "$FIX/classifier.pt" --out "$T/$m" \
+    --run-dir "$T/train_$m" --log-level warn
+  "$BIN" edit --store "$T/world.h5" --editor "$T/$m" --protocol flip-each --strengths 0.25,0.5,1,2 --rows heldout \
+    --run-dir "$T/edit_$m" --log-level warn
+  "$BIN" eval-latent --edited "$T/edit_$m/edited.h5" --out "$T/$m.json" --run-dir "$T/eval_$m" \
+    --set eval.match_success=0.5,0.8,0.999 --log-level warn >/dev/null
+  check "$m: matched success equals an independent interpolation of the curve" '/usr/bin/python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+m = j[\"matched_success\"]
+assert m[\"success_metric\"] == \"success\" and m[\"targets\"] == [0.5, 0.8, 0.999], m[\"targets\"]
+reached = 0
+for entry in m[\"by_target\"]:
+    t = entry[\"target\"]
+    for split in (\"seen\", \"unseen\"):
+        rs = j[\"by_strength\"]
+        want = None
+        for lo, hi in zip(rs, rs[1:]):
+            a, b = lo[\"summary\"][split][\"success\"], hi[\"summary\"][split][\"success\"]
+            if min(a, b) <= t <= max(a, b):
+                w = 0.0 if a == b else (t - a) / (b - a)
+                want = {k: lo[\"summary\"][split][k] + w * (hi[\"summary\"][split][k] - lo[\"summary\"][split][k])
+                        for k in j[\"by_strength\"][0][\"metrics\"]}
+                want[\"strength\"] = lo[\"strength\"] + w * (hi[\"strength\"] - lo[\"strength\"])
+                break
+        got = entry[split]
+        if want is None:
+            assert got is None, (t, split, got)
+            continue
+        reached += 1
+        for k, v in want.items():
+            assert abs(got[k] - v) < 1e-9, (t, split, k, got[k], v)
+        assert abs(got[\"success\"] - t) < 1e-9
+assert reached >= 2, reached
+" "$T/$m.json"'
+done
+check "linear_orthogonal: the edit of a does not move <z, e_b> for b != a; linear_masked stays on fewer dims" '/usr/bin/python3 -c "
+import h5py, numpy as np, sys
+T = sys.argv[1]
+src = h5py.File(T + \"/world.h5\", \"r\")[\"latents\"]
+for m in (\"linear_orthogonal\", \"linear_masked\"):
+    ed = h5py.File(T + \"/\" + m + \"/editor.h5\", \"r\")
+    E, std, idx = ed[\"embeddings\"][:], ed[\"normalisation/std\"][:], ed[\"edit_index\"][:]
+    e = h5py.File(T + \"/edit_\" + m + \"/edited.h5\", \"r\")
+    rows, att = e[\"edit/source_row\"][:], e[\"edit/attribute\"][:]
+    dz = ((e[\"latents\"][:] - src[:][rows]).reshape(len(rows), -1) / std.reshape(1, -1))[:, idx]
+    proj = dz @ E.T                              # [n, A]: moves of every embedding projection
+    own = proj[np.arange(len(att)), att]
+    other = proj.copy(); other[np.arange(len(att)), att] = 0
+    if m == \"linear_orthogonal\":
+        assert np.abs(other).max() < 1e-3 * np.abs(own).max(), (np.abs(other).max(), np.abs(own).max())
+    else:
+        zero = (np.abs(dz) == 0).mean()
+        assert zero > 0.1, zero                  # the mask cuts the edit off some of the editable dims
+" "$T"'
 
 # 3. SIGTERM mid-edit on 2 ranks, then a rerun.
 out="$(bash "$SIGNAL_RANKS" 2 "$T/sig/items/*.done.json" TERM "$BIN" edit --run-dir "$T/sig" --store "$T/world.h5" \
