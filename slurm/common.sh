@@ -64,12 +64,24 @@ s3e__forward() {
   [[ -n "$S3E_STEP_PID" ]] && kill -s "$sig" "$S3E_STEP_PID" 2>/dev/null
 }
 
-# s3e_check_completed MANIFEST: srun can exit 0 when its step failed to launch (seen when a requeued job restarts
-# while its previous step's PMIx socket is still bound): when S3E_RC is 0 but the stage's manifest exists and does
-# not say it completed, S3E_RC becomes 200 (a lost step: requeued like a killed one).
+# s3e_file_state FILE: "inode mtime size" of FILE, "" when it is absent. Stages commit their manifest by a rename
+# (a new inode each time), so a state that did not change means the step never wrote it.
+s3e_file_state() { stat -c '%i %Y %s' "$1" 2>/dev/null || true; }
+
+# s3e_check_completed MANIFEST [STATE_BEFORE]: srun can exit 0 when its step failed to launch (seen when a requeued
+# job restarts while its previous step's PMIx socket is still bound, and as "task 0 launch failed: Unspecified error"
+# on a loaded node): when S3E_RC is 0 but the stage's manifest is missing, unchanged since STATE_BEFORE (its
+# s3e_file_state taken before the step, when given: a manifest of an earlier run) or does not say it completed,
+# S3E_RC becomes 200 (a lost step: requeued like a killed one).
 s3e_check_completed() {
-  if ((S3E_RC == 0)) && [[ -f "$1" ]] && ! grep -qE '"outcome": "(completed|items failed)"' "$1"; then
-    echo "s3e: srun exited 0 but $1 does not say the stage completed (the step did not run?): exit 200" >&2
+  ((S3E_RC == 0)) || return 0
+  local why=""
+  if [[ ! -f "$1" ]]; then why="there is no $1"
+  elif (($# > 1)) && [[ "$(s3e_file_state "$1")" == "$2" ]]; then why="$1 was not rewritten"
+  elif ! grep -qE '"outcome": "(completed|items failed)"' "$1"; then why="$1 does not say the stage completed"
+  fi
+  if [[ -n "$why" ]]; then
+    echo "s3e: srun exited 0 but $why (the step did not run?): exit 200" >&2
     S3E_RC=200
   fi
 }
@@ -106,4 +118,37 @@ s3e_split_args() {
       *) S3E_ARGS+=("$1"); shift ;;
     esac
   done
+}
+
+# The item stages a job array can run over shards (--shard I/N, then --merge-tasks; docs/operations.md, "SLURM").
+S3E_ITEM_STAGES="ingest edit eval item-selftest"
+
+# s3e_pick_stage ARGS...: S3E_STAGE = the first argument when it names an item stage (which is then dropped), else
+# $S3E_STAGE from the environment, else edit (what slurm/merge.sbatch did before it served every item stage); the
+# remaining arguments in S3E_STAGE_ARGS. Exits 2 for an unknown stage or an argument that contradicts $S3E_STAGE.
+s3e_pick_stage() {
+  local env_stage="${S3E_STAGE:-}" s
+  S3E_STAGE_ARGS=("$@")
+  if (($#)) && [[ " $S3E_ITEM_STAGES " == *" $1 "* ]]; then
+    if [[ -n "$env_stage" && "$env_stage" != "$1" ]]; then
+      echo "s3e: stage '$1' given as the first argument but S3E_STAGE=$env_stage: give one of them" >&2; exit 2
+    fi
+    S3E_STAGE="$1"; S3E_STAGE_ARGS=("${@:2}")
+  else
+    S3E_STAGE="${env_stage:-edit}"
+  fi
+  if [[ " $S3E_ITEM_STAGES " != *" $S3E_STAGE "* ]]; then
+    echo "s3e: S3E_STAGE=$S3E_STAGE is not an item stage (one of: $S3E_ITEM_STAGES)" >&2; exit 2
+  fi
+}
+
+# s3e_stage_output STAGE: the file name of the stage's index (its --out default under the run folder: ingest's
+# latent store, edit's edited store, eval's metrics JSON with its CSV next to it); "" for a stage without --out.
+s3e_stage_output() {
+  case "$1" in
+    ingest) echo store.h5 ;;
+    edit) echo edited.h5 ;;
+    eval) echo metrics.json ;;
+    *) echo "" ;;
+  esac
 }

@@ -159,7 +159,21 @@ int pipeline_ingest_run(Communicator& comm, const IngestOptions& options) {
   });
 
   int rc = item_run_exit_code(result);
-  if (comm.rank() == 0) {
+  // A task of a job array (--shard) whose items hold no face at all (inputs without faces, or only failed ones)
+  // writes no index of its own: that is no error of the shard, and the merge writes the store over every shard
+  // (an unsharded run with no face rows still fails: its store would be empty).
+  int64_t shard_rows = -1;
+  if (comm.rank() == 0 && !cfg.get_text("run.shard").empty()) {
+    const ItemLedger ledger(stage.run_dir);
+    shard_rows = 0;
+    for (auto& id : result.done_ids)
+      if (auto record = ledger.done_record(id)) shard_rows += record->info.value("rows", int64_t(0));
+    if (shard_rows == 0)
+      spdlog::info("ingest: shard {}: no face rows in its {} done item(s) ({} failed): no index of this shard "
+                   "written; the merge (--merge-tasks) writes the store over every shard",
+                   cfg.get_text("run.shard"), result.done_ids.size(), result.failed);
+  }
+  if (comm.rank() == 0 && shard_rows != 0) {
     IngestIndexOptions io;
     io.run_dir = stage.run_dir;
     io.out = options.out;

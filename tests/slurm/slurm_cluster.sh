@@ -42,10 +42,32 @@ slurm__wait_pidfile() {  # slurm__wait_pidfile FILE SECONDS: prints the pid once
   return 1
 }
 
+# A test killed by ctest's timeout (SIGKILL) cannot run its EXIT trap, so its daemons and job steps outlive it and
+# would share munged and the CPUs with the next test. Every start removes what a dead test left: each process whose
+# command line or environment names the folder of a test whose owner pid is gone, then the folder.
+slurm__reap_stale() {
+  local dir owner p
+  for dir in "${TMPDIR:-/tmp}"/s3e_slurm.*/; do
+    [[ -f "$dir/owner.pid" ]] || continue
+    owner="$(cat "$dir/owner.pid")"
+    kill -0 "$owner" 2>/dev/null && continue
+    dir="${dir%/}"
+    for p in /proc/[0-9]*; do
+      if grep -qsaF "$dir/" "$p/cmdline" || grep -qsaF "SLURM_CONF=$dir/slurm.conf" "$p/environ"; then
+        slurm__log "removing pid ${p#/proc/} left by a dead test ($dir)"
+        kill -KILL "${p#/proc/}" 2>/dev/null || true
+      fi
+    done
+    rm -rf "$dir"
+  done
+}
+
 slurm_cluster_start() {
   for v in $(env | grep -o '^\(SLURM\|SBATCH\|SRUN\|SALLOC\)_[A-Za-z0-9_]*'); do unset "$v"; done
+  slurm__reap_stale
   SLURM_TEST_DIR="$(mktemp -d "${TMPDIR:-/tmp}/s3e_slurm.XXXXXX")"
   chmod 755 "$SLURM_TEST_DIR"
+  echo "$$" > "$SLURM_TEST_DIR/owner.pid"
   trap 'slurm_cluster_stop' EXIT
   local d="$SLURM_TEST_DIR"
   mkdir -p "$d/state" "$d/spool"
@@ -171,8 +193,19 @@ slurm_wait_steps_gone() {
   local n=$(($2 * 10)) id
   id="$(slurm_job_field "$1" JobId)"; id="${id:-$1}"
   for ((i = 0; i < n; i++)); do
-    pgrep -f "^slurmstepd: \[$id\." >/dev/null || return 0
+    [[ -z "$(slurm__own_steps "$id")" ]] && return 0
     sleep 0.1
   done
   return 1
+}
+
+# slurm__own_steps JOBID: pids of the job's slurmstepd processes under this cluster's slurmd (they inherit its
+# SLURM_CONF): another cluster, of a test run elsewhere at the same time or of one that left a step behind, numbers
+# its jobs from 1 too.
+slurm__own_steps() {
+  local p
+  for p in $(pgrep -f "^slurmstepd: \[$1\." || true); do
+    tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF" && echo "$p"
+  done
+  return 0
 }
