@@ -227,6 +227,15 @@ void SynthWorld::build_cholesky() {
     }
 }
 
+std::vector<double> SynthWorld::correlated_normals(Rng& rng) const {
+  const int64_t A = spec_.num_attributes;
+  std::vector<double> z(A), out(A, 0.0);
+  for (auto& x : z) x = rng.normal();
+  for (int64_t i = 0; i < A; ++i)
+    for (int64_t k = 0; k <= i; ++k) out[i] += cholesky_[i * A + k] * z[k];
+  return out;
+}
+
 void SynthWorld::generate_video(int64_t v, float* latents, float* labels, float* strengths, float* identity,
                                 float* clean_labels) const {
   if (spec_.honest()) {
@@ -235,15 +244,8 @@ void SynthWorld::generate_video(int64_t v, float* latents, float* labels, float*
   }
   const int64_t A = spec_.num_attributes, D = spec_.dim(), F = spec_.frames_per_video;
   Rng rng(spec_.seed, rng_stream_tag("video"), v);
-  auto correlated = [&](std::vector<double>& out) {
-    std::vector<double> z(A);
-    for (auto& x : z) x = rng.normal();
-    out.assign(A, 0.0);
-    for (int64_t i = 0; i < A; ++i)
-      for (int64_t k = 0; k <= i; ++k) out[i] += cholesky_[i * A + k] * z[k];
-  };
   std::vector<double> base, drift(A, 0.0), innovation;
-  correlated(base);
+  base = correlated_normals(rng);
   // Identity: Gaussian, minus its projection on the attribute directions.
   std::vector<double> id(D);
   for (auto& x : id) x = spec_.identity_scale * rng.normal();
@@ -255,7 +257,7 @@ void SynthWorld::generate_video(int64_t v, float* latents, float* labels, float*
   }
   for (int64_t f = 0; f < F; ++f) {
     if (f > 0) {
-      correlated(innovation);
+      innovation = correlated_normals(rng);
       for (int64_t a = 0; a < A; ++a) drift[a] = spec_.drift_rho * drift[a] + spec_.drift_sigma * innovation[a];
     }
     float* x = latents + f * D;
@@ -490,15 +492,8 @@ void SynthWorld::generate_video_honest(int64_t v, float* latents, float* labels,
                                        float* clean_labels) const {
   const int64_t A = spec_.num_attributes, D = spec_.dim(), F = spec_.frames_per_video, k = spec_.identity_dims;
   Rng rng(spec_.seed, rng_stream_tag("video"), v);
-  auto correlated = [&](std::vector<double>& out) {
-    std::vector<double> z(A);
-    for (auto& x : z) x = rng.normal();
-    out.assign(A, 0.0);
-    for (int64_t i = 0; i < A; ++i)
-      for (int64_t j = 0; j <= i; ++j) out[i] += cholesky_[i * A + j] * z[j];
-  };
   std::vector<double> base, drift(A, 0.0), innovation;
-  correlated(base);
+  base = correlated_normals(rng);
   // Identity z (fixed per video) and the directions it turns.
   std::vector<double> z(k), id(D, 0.0);
   for (auto& x : z) x = spec_.identity_scale * rng.normal();
@@ -515,7 +510,7 @@ void SynthWorld::generate_video_honest(int64_t v, float* latents, float* labels,
   }
   for (int64_t f = 0; f < F; ++f) {
     if (f > 0) {
-      correlated(innovation);
+      innovation = correlated_normals(rng);
       for (int64_t a = 0; a < A; ++a) drift[a] = spec_.drift_rho * drift[a] + spec_.drift_sigma * innovation[a];
     }
     float* x = latents + f * D;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/rng.h"
 
 namespace s3e {
 
@@ -89,6 +90,8 @@ class SynthWorld {
 
  private:
   void build_honest();
+  // A = num_attributes correlated standard normals (Cholesky factor of the correlation) drawn from `rng`.
+  std::vector<double> correlated_normals(Rng& rng) const;
   void generate_video_honest(int64_t v, float* latents, float* labels, float* strengths, float* identity,
                              float* clean_labels) const;
   void build_cholesky();

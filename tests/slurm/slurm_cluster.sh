@@ -5,6 +5,7 @@
 # 4 CPUs whatever the machine has (SlurmdParameters=config_overrides), so 2-4 one-CPU tasks fit on 2 cores.
 #
 #   source tests/slurm/slurm_cluster.sh
+#   slurm_test_begin NAME          # $T, check, step (below)
 #   slurm_cluster_start            # exports SLURM_CONF; installs an EXIT trap that calls slurm_cluster_stop
 #   jid=$(sbatch --parsable ...)
 #   slurm_wait_gone "$jid" 120     # until squeue no longer lists it (sbatch --wait returns 10-20 s late)
@@ -14,6 +15,7 @@
 # Two tests using it must not run at once (ctest RESOURCE_LOCK slurm): they would share munged and the CPUs.
 
 SLURM_TEST_DIR=""
+SLURM_TEST_TMP=""        # a test's own temporary folder (slurm_test_begin), removed at exit
 SLURM_TEST_PIDS=()       # pids of the daemons this file started (slurmd, slurmctld, munged)
 SLURM_TEST_MUNGED_PID=""
 
@@ -68,7 +70,7 @@ slurm_cluster_start() {
   SLURM_TEST_DIR="$(mktemp -d "${TMPDIR:-/tmp}/s3e_slurm.XXXXXX")"
   chmod 755 "$SLURM_TEST_DIR"
   echo "$$" > "$SLURM_TEST_DIR/owner.pid"
-  trap 'slurm_cluster_stop' EXIT
+  trap 'slurm__on_exit' EXIT
   local d="$SLURM_TEST_DIR"
   mkdir -p "$d/state" "$d/spool"
 
@@ -131,6 +133,37 @@ EOF
   slurm__log "the node never became idle: $(sinfo -h -o '%T %E' 2>&1)"
   tail -20 "$d/slurmctld.log" "$d/slurmd.log" >&2
   return 1
+}
+
+slurm__on_exit() {
+  slurm_cluster_stop
+  if [[ -n "${SLURM_TEST_TMP:-}" && -z "${S3E_KEEP_TMP:-}" ]]; then rm -rf "$SLURM_TEST_TMP"; fi
+  return 0
+}
+
+# The frame every test under tests/slurm shares. slurm_test_begin NAME: drops the MPI launcher variables of a
+# calling job, makes the temporary folder $T (removed at exit with the cluster, unless S3E_KEEP_TMP is set) and the
+# tally `check` and `step` report to; the test starts the cluster (slurm_cluster_start) when its fixtures are ready.
+# slurm_test_end LABEL: stops the cluster, checks that none of its daemons is left, prints the tally; its status is
+# the test's verdict.
+slurm_test_begin() {
+  local v
+  for v in $(env | grep -o '^\(OMPI\|PMIX\|PMI\)_[A-Za-z0-9_]*'); do unset "$v"; done
+  T="$(mktemp -d "${TMPDIR:-/tmp}/s3e_slurm_$1.XXXXXX")"
+  SLURM_TEST_TMP="$T"
+  trap 'slurm__on_exit' EXIT
+  failures=0; passes=0; START=$SECONDS
+}
+check() { if eval "$2"; then passes=$((passes + 1)); else echo "FAILED: $1"; failures=$((failures + 1)); fi; }
+step() { echo "== $* ($((SECONDS - START)) s)"; }
+slurm_test_end() {
+  local pids p alive=""
+  pids="$(slurm_cluster_pids)"
+  slurm_cluster_stop
+  for p in $pids; do kill -0 "$p" 2>/dev/null && alive+="$p "; done
+  check "no daemon this test started is left (pids $pids)" '[[ -z "$alive" ]]'
+  echo "$1: $passes passed, $failures failed ($((SECONDS - START)) s)"
+  ((failures == 0))
 }
 
 # The daemons' pids this file started (for a test to check they are gone).

@@ -10,17 +10,9 @@
 # - the daemons this test started are gone at the end.
 set -euo pipefail
 BIN="$1"; HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"; FIX="$ROOT/tests/fixtures/eval_latent_v1"
-for v in $(env | grep -o '^\(OMPI\|PMIX\|PMI\)_[A-Za-z0-9_]*'); do unset "$v"; done
-T="$(mktemp -d "${TMPDIR:-/tmp}/s3e_slurm_edit.XXXXXX")"
 source "$HERE/slurm_cluster.sh"
-cleanup() { slurm_cluster_stop; [[ -n "${S3E_KEEP_TMP:-}" ]] || rm -rf "$T"; }
-failures=0; passes=0
-check() { if eval "$2"; then passes=$((passes + 1)); else echo "FAILED: $1"; failures=$((failures + 1)); fi; }
-START=$SECONDS
-step() { echo "== $* ($((SECONDS - START)) s)"; }
-
+slurm_test_begin edit
 slurm_cluster_start
-trap cleanup EXIT
 cd "$T"
 step "fixture: the world of tests/fixtures/eval_latent_v1 and an unsharded reference edit"
 "$BIN" synth --config "$ROOT/configs/demo/train_world.ini" --set synth.num_samples=600 --set synth.channels=32 \
@@ -90,9 +82,4 @@ check "a missing shard: exit 2 naming it" 'refuse bad3 "no task folder ran shard
 
 if ((failures)); then tail -n 20 "$T"/run/slurm/*.out; fi
 step "stop the cluster"
-pids="$(slurm_cluster_pids)"
-slurm_cluster_stop
-alive=""; for p in $pids; do kill -0 "$p" 2>/dev/null && alive+="$p "; done
-check "no daemon this test started is left (pids $pids)" '[[ -z "$alive" ]]'
-echo "slurm edit array: $passes passed, $failures failed ($((SECONDS - START)) s)"
-((failures == 0))
+slurm_test_end "slurm edit array"

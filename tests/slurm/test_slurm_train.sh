@@ -10,17 +10,9 @@
 # Both: the daemons this test started are gone at the end.
 set -euo pipefail
 BIN="$1"; MODE="$2"; HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
-for v in $(env | grep -o '^\(OMPI\|PMIX\|PMI\)_[A-Za-z0-9_]*'); do unset "$v"; done
-T="$(mktemp -d "${TMPDIR:-/tmp}/s3e_slurm_train.XXXXXX")"
 source "$HERE/slurm_cluster.sh"
-cleanup() { slurm_cluster_stop; [[ -n "${S3E_KEEP_TMP:-}" ]] || rm -rf "$T"; }
-failures=0; passes=0
-check() { if eval "$2"; then passes=$((passes + 1)); else echo "FAILED: $1"; failures=$((failures + 1)); fi; }
-START=$SECONDS
-step() { echo "== $* ($((SECONDS - START)) s)"; }
-
+slurm_test_begin train
 slurm_cluster_start
-trap cleanup EXIT
 step "fixture: a small world and its classifier"
 INI="$ROOT/jobs/chain_synth.ini"
 "$BIN" synth --config "$INI" --run-dir "$T/synth" --set io.store="$T/world.h5" --set synth.num_samples=300 --log-level warn
@@ -80,9 +72,4 @@ else
 fi
 if ((failures)); then tail -n 30 "$T/cut.out" "$T/ref.out"; fi
 step "stop the cluster"
-pids="$(slurm_cluster_pids)"
-slurm_cluster_stop
-alive=""; for p in $pids; do kill -0 "$p" 2>/dev/null && alive+="$p "; done
-check "no daemon this test started is left (pids $pids)" '[[ -z "$alive" ]]'
-echo "slurm train ($MODE): $passes passed, $failures failed ($((SECONDS - START)) s)"
-((failures == 0))
+slurm_test_end "slurm train ($MODE)"

@@ -156,7 +156,9 @@ TEST(SynthHonest, RegionsAreOrthonormalRotatedSubspacesOrthogonalToIdentity) {
     EXPECT_NEAR(total, 1.0, 1e-5);
     const int t = w.target_region()[a], l = w.leak_region()[a];
     EXPECT_NEAR(energy[t], l >= 0 ? 1 - 0.45 / 2 : 1.0, 1e-5);
-    if (l >= 0) EXPECT_NEAR(energy[l], 0.45 / 2, 1e-5);
+    if (l >= 0) {
+      EXPECT_NEAR(energy[l], 0.45 / 2, 1e-5);
+    }
   }
 }
 
