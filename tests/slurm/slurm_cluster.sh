@@ -166,6 +166,24 @@ slurm_test_end() {
   ((failures == 0))
 }
 
+# slurm_wait_gone_kicking SECONDS JOBID...: until squeue lists none of the jobs (array tasks included); a job that a
+# requeue left waiting for its begin time (SLURM delays a requeued job by ~145 s) is started at once, after its
+# previous step is gone, as often as that happens. 1 on timeout.
+slurm_wait_gone_kicking() {
+  local end=$((SECONDS + $1)) ids j
+  shift
+  ids="$(IFS=,; echo "$*")"
+  while ((SECONDS < end)); do
+    [[ -z "$(squeue -h -j "$ids" -o %i 2>/dev/null)" ]] && return 0
+    for j in $(squeue -h -j "$ids" -t PENDING -o '%i %r' 2>/dev/null | awk '$2 == "BeginTime" {print $1}'); do
+      slurm_wait_steps_gone "$j" 30 || true
+      scontrol update JobId="$j" StartTime=now 2>/dev/null || true
+    done
+    sleep 0.2
+  done
+  return 1
+}
+
 # The daemons' pids this file started (for a test to check they are gone).
 slurm_cluster_pids() { echo "${SLURM_TEST_PIDS[@]}"; }
 
