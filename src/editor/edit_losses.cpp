@@ -1,5 +1,7 @@
 #include "editor/edit_losses.h"
 
+#include <algorithm>
+
 #include "editor/editor_apply.h"
 
 namespace s3e {
@@ -25,6 +27,12 @@ EditLosses edit_losses(EditorModel& model, const EditorContext& ctx, const Class
   l.faith = (torch::binary_cross_entropy_with_logits(edited_logit, b.target, {}, {}, at::Reduction::None) * weight).mean();
   l.recon = torch::mse_loss(ze_edit, ze);
   auto mask = 1 - ctx.label_correlation.index_select(0, b.attribute).abs();
+  // A head the classifier never trained (classifier.ignore_attributes) is noise: keeping its logit still would tie the
+  // edit to a random function of the latent, so L_reg leaves those columns out.
+  if (std::find(ctx.classifier_trained.begin(), ctx.classifier_trained.end(), uint8_t(0)) != ctx.classifier_trained.end()) {
+    std::vector<float> keep(ctx.classifier_trained.begin(), ctx.classifier_trained.end());
+    mask = mask * torch::tensor(keep, mask.options());
+  }
   l.reg = torch::mse_loss(logits1 * mask, logits0 * mask);
   auto zero = torch::zeros({}, ze.options());
   l.identity = o.w_identity > 0

@@ -1,7 +1,8 @@
 // edit_losses.h — one training step's losses over an edit batch (edit_batch.h):
 //   L = faith * classBalancedBCE(C_a(z'), target) + recon * MSE(z'_e, z_e) + reg * MSE(C(z') m_a, C(z) m_a)
 //     + identity * (1 - cos(probe(z'_e), probe(z_e))) + cycle * MSE(T(z', a, -g), z)
-// with m_a = 1 - |label correlation(a, .)|. All latents are normalised (z = (x - mean) / std).
+// with m_a = 1 - |label correlation(a, .)|, zero on heads the classifier never trained. All latents are normalised
+// (z = (x - mean) / std).
 #pragma once
 #include <torch/torch.h>
 

@@ -46,7 +46,8 @@ torch::Tensor identity_probe(const EditorContext& ctx, const torch::Tensor& z) {
 }
 
 EditorContext editor_context_build(const ClassifierBundle& classifier, const LatentStore& store,
-                                   const std::vector<int64_t>& rows, const EditorOptions& o, uint64_t seed) {
+                                   const std::vector<int64_t>& rows, const EditorOptions& o, uint64_t seed,
+                                   const ClassifierBundle* second) {
   EditorContext ctx;
   ctx.latent_shape = store.latent_shape();
   ctx.attribute_names = store.attribute_names();
@@ -79,13 +80,74 @@ EditorContext editor_context_build(const ClassifierBundle& classifier, const Lat
   for (int a = 0; a < A; ++a) (heldout[a] ? ctx.heldout_attributes : ctx.train_attributes).push_back(a);
   if (ctx.train_attributes.empty()) throw UsageError("editor.heldout_attributes holds out every attribute");
 
+  // Which embeddings come from the second classifier, and whether each attribute has a trained head to come from.
+  const std::string second_file = o.embedding_classifier.empty() ? std::string("the embedding classifier")
+                                                                 : o.embedding_classifier;
+  std::vector<bool> from_second(A, false);
+  for (int a : o.embedding_attributes) {
+    if (a < 0 || a >= A)
+      throw UsageError(fmt::format("config key editor.embedding_attributes: {} is outside 0..{}", a, A - 1));
+    from_second[a] = true;
+  }
+  if (!o.embedding_attributes.empty() && !second)
+    throw UsageError("config key editor.embedding_attributes names attributes but no embedding classifier was given "
+                     "(editor.embedding_classifier)");
+  if (second && !o.embedding_attributes.empty()) {
+    if (second->net->latent_dim() != D || second->net->num_attributes() != A)
+      throw DataError(fmt::format("{} (editor.embedding_classifier): classifier is for {} dims x {} attributes but the "
+                                  "store has {} x {}", second_file, second->net->latent_dim(),
+                                  second->net->num_attributes(), D, A));
+    if (!second->attribute_names.empty() && second->attribute_names != ctx.attribute_names)
+      throw DataError(fmt::format("{} (editor.embedding_classifier): its attribute names differ from the store's (an "
+                                  "embedding is taken by attribute index)", second_file));
+    for (int a : o.embedding_attributes)
+      if (!second->trains(a))
+        throw UsageError(fmt::format("config key editor.embedding_attributes: attribute {} ({}) was not trained by {} "
+                                     "(editor.embedding_classifier; its classifier.ignore_attributes): its head there "
+                                     "is noise too", a, ctx.attribute_names[size_t(a)], second_file));
+  }
+  ctx.classifier_trained.assign(size_t(A), 1);
+  for (int a = 0; a < A; ++a) {
+    if (classifier.trains(a)) continue;
+    ctx.classifier_trained[size_t(a)] = 0;
+    // The editor's faith loss and its supervised flips read the classifier's logit of a training attribute.
+    if (!heldout[a])
+      throw UsageError(fmt::format("attribute {} ({}) was not trained by the classifier (its classifier.ignore_"
+                                   "attributes) but is not in editor.heldout_attributes: the editor cannot train an "
+                                   "attribute its classifier does not know", a, ctx.attribute_names[size_t(a)]));
+    // Its gradient in the classifier would be that of an untrained head: a random direction, not the attribute.
+    if (!from_second[a])
+      throw UsageError(fmt::format("attribute {} ({}) was not trained by the classifier (its classifier.ignore_"
+                                   "attributes) and gets no embedding from a second classifier: name it in "
+                                   "editor.embedding_attributes with an editor.embedding_classifier that trained it "
+                                   "(its embedding from this classifier's untrained head would be noise)",
+                                   a, ctx.attribute_names[size_t(a)]));
+  }
+
   // Embeddings: normalised mean gradient of each logit w.r.t. the (normalised) editable dims.
   std::vector<int64_t> sample(rows.begin(), rows.begin() + std::min<int64_t>(rows.size(), o.embedding_samples));
-  auto z = classifier.normalise(load_rows(store, "latents", sample, D)).requires_grad_(true);
+  auto x = load_rows(store, "latents", sample, D);
+  auto z = classifier.normalise(x).requires_grad_(true);
   auto logits = classifier.net->forward(z);
+  // The second classifier has a normalisation of its own (its own rows' statistics): differentiate its logit w.r.t.
+  // the raw latent x and map into this classifier's normalised space, where the editor works. With x = z * std +
+  // mean, d C2_a / d z = d C2_a / d x * std (per dim); for the same classifier this is exactly d C_a / d z.
+  torch::Tensor x2, logits2;
+  if (second && !o.embedding_attributes.empty()) {
+    x2 = x.clone().requires_grad_(true);
+    logits2 = second->net->forward(second->normalise(x2));
+    ctx.embedding_attributes = o.embedding_attributes;
+    std::sort(ctx.embedding_attributes.begin(), ctx.embedding_attributes.end());
+    ctx.embedding_attributes.erase(std::unique(ctx.embedding_attributes.begin(), ctx.embedding_attributes.end()),
+                                   ctx.embedding_attributes.end());
+  }
   ctx.embeddings = torch::empty({A, int64_t(index.size())});
   for (int a = 0; a < A; ++a) {
-    auto grad = torch::autograd::grad({logits.select(1, a).sum()}, {z}, {}, /*retain_graph=*/true)[0];
+    torch::Tensor grad;
+    if (from_second[a])
+      grad = torch::autograd::grad({logits2.select(1, a).sum()}, {x2}, {}, /*retain_graph=*/true)[0] * classifier.std;
+    else
+      grad = torch::autograd::grad({logits.select(1, a).sum()}, {z}, {}, /*retain_graph=*/true)[0];
     auto e = grad.index_select(1, ctx.edit_index).mean(0);
     ctx.embeddings[a] = e / e.norm().clamp_min(1e-12);
   }
@@ -218,6 +280,14 @@ void editor_context_save(const EditorContext& ctx, const fs::path& path, const s
   }
   w.set_attr_string("classifier_sha256", ctx.classifier_sha256);
   w.set_attr_string("classifier_path", ctx.classifier_path);
+  // Which heads of the classifier are data (L_reg reads only those) and which embeddings a second classifier gave.
+  std::vector<int32_t> trained(ctx.attribute_names.size(), 1);
+  for (size_t a = 0; a < ctx.classifier_trained.size() && a < trained.size(); ++a) trained[a] = ctx.classifier_trained[a];
+  w.write_array_i32("classifier_trained", {int64_t(trained.size())}, trained.data());
+  auto ea = ints(ctx.embedding_attributes);
+  w.write_array_i32("embedding_attributes", {int64_t(ea.size())}, ea.data());
+  w.set_attr_string("embedding_classifier_sha256", ctx.embedding_classifier_sha256);
+  w.set_attr_string("embedding_classifier_path", ctx.embedding_classifier_path);
   w.write_array_i32("regions/region_of_dim", {int64_t(ctx.regions.region_of_dim.size())}, ctx.regions.region_of_dim.data());
   w.set_attr_int64s("num_regions", {ctx.regions.num_regions});
   if (!ctx.regions.expert_targets.empty())
@@ -286,6 +356,18 @@ EditorContext editor_context_load(const fs::path& path) {
   }
   ctx.classifier_sha256 = f.attribute_text("classifier_sha256");
   ctx.classifier_path = f.attribute_text("classifier_path");
+  // Editors saved before these existed: a classifier that trained every attribute, no second classifier.
+  ctx.classifier_trained.assign(ctx.attribute_names.size(), 1);
+  if (f.has_column("classifier_trained")) {
+    auto t = f.read_array_i32("classifier_trained");
+    if (t.size() != ctx.attribute_names.size())
+      throw DataError(fmt::format("{}: classifier_trained has {} entries for {} attributes", path.string(), t.size(),
+                                  ctx.attribute_names.size()));
+    for (size_t a = 0; a < t.size(); ++a) ctx.classifier_trained[a] = t[a] != 0 ? 1 : 0;
+  }
+  if (f.has_column("embedding_attributes")) ctx.embedding_attributes = ints("embedding_attributes");
+  ctx.embedding_classifier_sha256 = f.attribute_text("embedding_classifier_sha256");
+  ctx.embedding_classifier_path = f.attribute_text("embedding_classifier_path");
   ctx.config_ini = f.attribute_text("config_ini");
   return ctx;
 }

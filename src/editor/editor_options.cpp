@@ -41,6 +41,12 @@ void editor_add_config(ConfigSchema& s) {
       .add_text("editor.edit_layers", "0-10", "latent layers the editor may change (the default keeps those the latent has: 0 for flat latents)")
       .add_text("editor.heldout_attributes", "", "attribute indices never trained on (unseen edits), e.g. 32-39")
       .add_int("editor.embedding_samples", 512, "samples used to average classifier gradients into embeddings", 1, 1e7)
+      .add_text("editor.embedding_classifier", "",
+                "a second classifier file (e.g. trained on other rows, classifier.rows) whose gradients give the "
+                "embeddings of editor.embedding_attributes: attributes the main classifier never trained "
+                "(classifier.ignore_attributes), unseen by the editor and its classifier alike; empty = none")
+      .add_text("editor.embedding_attributes", "",
+                "attribute indices whose embedding comes from editor.embedding_classifier, e.g. 32-39 (empty = none)")
       .add_bool("self_train.enabled", true, "self-training on random pseudo-edits")
       .add_real("self_train.share", 0.5, "share of each batch that is pseudo-edits", 0, 1)
       .add_real("self_train.g_min", 0.2, "smallest |strength| of a pseudo-edit", 0, 10)
@@ -121,6 +127,15 @@ EditorOptions editor_options_from_config(const Config& c) {
   o.edit_layers_default = c.source_of("editor.edit_layers") == "default";
   o.heldout_attributes = c.get_int_list("editor.heldout_attributes");
   o.embedding_samples = c.get_int("editor.embedding_samples");
+  o.embedding_classifier = c.get_text("editor.embedding_classifier");
+  o.embedding_attributes = c.get_int_list("editor.embedding_attributes");
+  // One without the other is a half-made choice: refused before any data is read.
+  if (o.embedding_classifier.empty() && !o.embedding_attributes.empty())
+    throw UsageError("config key editor.embedding_attributes names attributes but editor.embedding_classifier (the "
+                     "classifier their embeddings come from) is not set");
+  if (!o.embedding_classifier.empty() && o.embedding_attributes.empty())
+    throw UsageError("config key editor.embedding_classifier is set but editor.embedding_attributes names no attribute "
+                     "to take from it");
   o.self_training = c.get_bool("self_train.enabled");
   o.self_share = c.get_real("self_train.share");
   o.g_min = c.get_real("self_train.g_min");

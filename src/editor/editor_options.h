@@ -28,6 +28,10 @@ struct EditorOptions {
   bool edit_layers_default = true;        // the key was not set: layers beyond the latent's are dropped
   std::vector<int> heldout_attributes;    // never trained on; edited through routing (unseen edits)
   int64_t embedding_samples = 512;
+  // A second classifier file whose gradients give the embeddings of `embedding_attributes` (attributes the main
+  // classifier never trained: classifier.ignore_attributes); empty = none. Both or neither are set.
+  std::string embedding_classifier;
+  std::vector<int> embedding_attributes;
   // [self_train]
   bool self_training = true;
   double self_share = 0.5, g_min = 0.2, g_max = 1.0, input_edit_prob = 0.5, input_edit_max = 1.0;

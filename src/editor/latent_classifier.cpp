@@ -32,6 +32,10 @@ void classifier_save(const ClassifierBundle& b, const fs::path& path) {
   std::string names;
   for (auto& n : b.attribute_names) names += n + "\n";
   archive.write("attribute_names", torch::from_blob(names.data(), {int64_t(names.size())}, torch::kUInt8).clone());
+  // Always written (all ones when every head trained), so a reader never has to guess from an absent entry.
+  auto trained = torch::ones({b.net->num_attributes()}, torch::kUInt8);
+  for (size_t a = 0; a < b.trained_attributes.size(); ++a) trained[int64_t(a)] = b.trained_attributes[a] ? 1 : 0;
+  archive.write("trained_attributes", trained);
   fs::path tmp = file_temp_path(path);
   archive.save_to(tmp.string());
   file_commit(tmp, path);
@@ -60,6 +64,16 @@ ClassifierBundle classifier_load(const fs::path& path) {
   std::string text(reinterpret_cast<const char*>(names.data_ptr<uint8_t>()), names.numel());
   for (size_t pos = 0, next; (next = text.find('\n', pos)) != std::string::npos; pos = next + 1)
     b.attribute_names.push_back(text.substr(pos, next - pos));
+  // Files saved before the mask existed trained every attribute.
+  b.trained_attributes.assign(size_t(b.net->num_attributes()), true);
+  torch::Tensor trained;
+  if (archive.try_read("trained_attributes", trained)) {
+    if (trained.numel() != b.net->num_attributes())
+      throw DataError(fmt::format("{}: trained_attributes has {} entries for {} attributes", path.string(),
+                                  trained.numel(), b.net->num_attributes()));
+    trained = trained.to(torch::kUInt8).contiguous();
+    for (int64_t a = 0; a < trained.numel(); ++a) b.trained_attributes[size_t(a)] = trained.data_ptr<uint8_t>()[a] != 0;
+  }
   b.net->eval();
   for (auto& p : b.net->parameters()) p.set_requires_grad(false);
   return b;

@@ -1,7 +1,8 @@
 // latent_classifier.h — Latent Transformer's latent classifier (LCNet): Linear(D, 2048), LeakyReLU 0.2,
 // Linear(2048, 512), LeakyReLU 0.2, Linear(512, A), on normalised latents z = (x - mean) / std. Trained with BCE
 // (Adam 1e-4, weight decay 5e-4) by `train-classifier`; frozen while editors train. Saved as one TorchScript-free
-// file (torch::save archive) holding the weights, the normalisation and the attribute names.
+// file (torch::save archive) holding the weights, the normalisation, the attribute names and which attributes the
+// loss trained (train-classifier's classifier.ignore_attributes leaves some heads untrained).
 #pragma once
 #include <torch/torch.h>
 
@@ -29,6 +30,10 @@ struct ClassifierBundle {
   mutable LatentClassifier net{nullptr};  // forward is logically const (frozen weights)
   torch::Tensor mean, std;  // [D] normalisation of the training latents
   std::vector<std::string> attribute_names;
+  // [A] true = the loss trained attribute a's head; an ignored attribute's head is its random initialisation, noise.
+  // Empty = every attribute (a bundle made by hand); files saved before the mask existed load as all trained.
+  std::vector<bool> trained_attributes;
+  bool trains(int64_t a) const { return trained_attributes.empty() || trained_attributes[size_t(a)]; }
   torch::Tensor normalise(const torch::Tensor& x) const { return (x - mean) / std; }
   torch::Tensor denormalise(const torch::Tensor& z) const { return z * std + mean; }
 };

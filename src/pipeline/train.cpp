@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <fmt/format.h>
 #include <chrono>
+#include <memory>
 #include <numeric>
 #include <sstream>
 #include "core/errors.h"
@@ -67,11 +68,24 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
   fs::path ckpt_dir = stage.run_dir / "checkpoints" / "train";
 
   LatentStore store(options.store);
-  ClassifierBundle classifier = classifier_load(options.classifier);
-  if (classifier.net->latent_dim() != store.latent_dim() || classifier.net->num_attributes() != store.num_attributes())
-    throw DataError(fmt::format("{}: classifier is for {} dims x {} attributes but the store has {} x {}",
-                                options.classifier, classifier.net->latent_dim(),
-                                classifier.net->num_attributes(), store.latent_dim(), store.num_attributes()));
+  auto load_classifier = [&](const fs::path& path, const std::string& what) {
+    ClassifierBundle c = classifier_load(path);
+    if (c.net->latent_dim() != store.latent_dim() || c.net->num_attributes() != store.num_attributes())
+      throw DataError(fmt::format("{}: {}is for {} dims x {} attributes but the store has {} x {}", path.string(), what,
+                                  c.net->latent_dim(), c.net->num_attributes(), store.latent_dim(),
+                                  store.num_attributes()));
+    return c;
+  };
+  ClassifierBundle classifier = load_classifier(options.classifier, "classifier ");
+  // The second classifier (editor.embedding_classifier) gives the embeddings of attributes the first never trained.
+  std::unique_ptr<ClassifierBundle> embedding_classifier;
+  if (!o.embedding_classifier.empty()) {
+    if (!fs::exists(o.embedding_classifier))
+      throw DataError(fmt::format("{}: classifier file not found (config key editor.embedding_classifier)",
+                                  o.embedding_classifier));
+    embedding_classifier = std::make_unique<ClassifierBundle>(
+        load_classifier(o.embedding_classifier, "classifier of editor.embedding_classifier "));
+  }
   const RowSplit split = row_split(store, o.validation_share);
   const std::vector<int64_t>& train_rows = split.train;
   const int64_t n_train = int64_t(train_rows.size());
@@ -87,15 +101,22 @@ int pipeline_train_run(Communicator& comm, const TrainOptions& options) {
                                  store.path().string(), n_train, comm.size(), batch_per_rank));
 
   // Every rank derives the same context (deterministic maths on the same rows).
-  EditorContext ctx = editor_context_build(classifier, store, train_rows, o, stage.seed());
+  EditorContext ctx = editor_context_build(classifier, store, train_rows, o, stage.seed(), embedding_classifier.get());
   ctx.classifier_sha256 = sha256_file(options.classifier);
   ctx.classifier_path = fs::absolute(options.classifier).lexically_normal().string();
+  if (embedding_classifier) {
+    ctx.embedding_classifier_sha256 = sha256_file(o.embedding_classifier);
+    ctx.embedding_classifier_path = fs::absolute(o.embedding_classifier).lexically_normal().string();
+  }
   torch::manual_seed(stage.seed());
   EditorModel model(editor_spec_make(o, ctx));
   if (root)
     spdlog::info("editor: {} with {} expert(s), {} region(s), {} parameters, {} training / {} held-out attributes",
                  o.transform, ctx.num_experts(), ctx.regions.num_regions, editor_parameter_count(model, false),
                  ctx.train_attributes.size(), ctx.heldout_attributes.size());
+  if (root && embedding_classifier)
+    spdlog::info("editor: embeddings of {} attribute(s) from {} (editor.embedding_classifier)",
+                 ctx.embedding_attributes.size(), o.embedding_classifier);
   const bool learns = editor_transform_learns(o.transform);  // the linear family is made from the context alone
   const int64_t steps = learns ? o.steps : 0;
   // Latent Transformer's protocol (train.schedule): phase p of the steps trains attribute p alone, with an Adam of

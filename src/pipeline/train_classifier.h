@@ -2,6 +2,7 @@
 #pragma once
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/config.h"
@@ -18,6 +19,9 @@ struct TrainClassifierOptions {
 
 // Config keys of the stage (its section of the INI file).
 void pipeline_train_classifier_add_config(ConfigSchema& schema);
+// classifier.rows "A-B": the fractions [A, B) of the training split's rows the classifier trains on (0 <= A < B <= 1);
+// UsageError naming the key otherwise.
+std::pair<double, double> classifier_rows_parse(const std::string& text);
 // Runs the stage on every rank of `comm`. Returns the process exit code.
 int pipeline_train_classifier_run(Communicator& comm, const TrainClassifierOptions& options);
 
