@@ -9,6 +9,7 @@
 #   slurm_cluster_start            # exports SLURM_CONF; installs an EXIT trap that calls slurm_cluster_stop
 #   jid=$(sbatch --parsable ...)
 #   slurm_wait_gone "$jid" 120     # until squeue no longer lists it (sbatch --wait returns 10-20 s late)
+#   slurm_start_requeued "$jid" 30 # a job that requeued itself: start it now, once that is safe (below)
 #   slurm_cluster_stop             # cancels every job, waits for an empty queue, stops the daemons by their pids
 #
 # Only what this file started is stopped, by pid, never by name: a munged that was already running stays.
@@ -167,8 +168,8 @@ slurm_test_end() {
 }
 
 # slurm_wait_gone_kicking SECONDS JOBID...: until squeue lists none of the jobs (array tasks included); a job that a
-# requeue left waiting for its begin time (SLURM delays a requeued job by ~145 s) is started at once, after its
-# previous step is gone, as often as that happens. 1 on timeout.
+# requeue left waiting for its begin time (SLURM delays a requeued job by ~2 minutes) is started at once
+# (slurm_start_requeued), as often as that happens. 1 on timeout.
 slurm_wait_gone_kicking() {
   local end=$((SECONDS + $1)) ids j
   shift
@@ -176,12 +177,35 @@ slurm_wait_gone_kicking() {
   while ((SECONDS < end)); do
     [[ -z "$(squeue -h -j "$ids" -o %i 2>/dev/null)" ]] && return 0
     for j in $(squeue -h -j "$ids" -t PENDING -o '%i %r' 2>/dev/null | awk '$2 == "BeginTime" {print $1}'); do
-      slurm_wait_steps_gone "$j" 30 || true
-      scontrol update JobId="$j" StartTime=now 2>/dev/null || true
+      slurm_start_requeued "$j" 30 || true
     done
     sleep 0.2
   done
   return 1
+}
+
+# slurm_start_requeued JOBID SECONDS (an array task's 123_4 too): starts a job requeued by `scontrol requeue` now
+# instead of after SLURM's requeue delay (begin time = end of the requeue + the credential lifetime + 1 s), with
+# `scontrol update JobId=X StartTime=now`, once that is safe; 1 when it is not within SECONDS. Three conditions:
+# - the requeue has finished: the job is PENDING with reason BeginTime. SLURM sets the delayed begin time only when
+#   the previous run's epilog completed (batch_requeue_fini), so a StartTime=now sent earlier would be overwritten.
+# - no slurmstepd of the previous run is left (slurm_wait_steps_gone: its PMIx socket would still be bound).
+# - the wall clock is past the second in which the job was seen pending again. The requeue revoked the job's
+#   credential on slurmd at second R (the terminate request's time, before the job could become pending), and slurmd
+#   refuses a launch credential created in that same second (ctime <= R: second resolution). A job started in it
+#   ends at once: slurmctld.log "Killing non-startable batch JobId=N: Job credential revoked", slurmd.log "Job N
+#   already killed, do not launch batch job"; the job leaves the queue as FAILED without running again and a merge
+#   depending on it (afterok) never starts. SLURM's own delay exists for this; StartTime=now skips it.
+slurm_start_requeued() {
+  local end=$((SECONDS + $2)) seen
+  until [[ "$(squeue -h -j "$1" -o '%T %r' 2>/dev/null | head -1)" == "PENDING BeginTime" ]]; do
+    ((SECONDS < end)) || { slurm__log "job $1 is not waiting for its begin time: $(squeue -h -j "$1" -o '%T %r' 2>&1)"; return 1; }
+    sleep 0.1
+  done
+  seen="$(date +%s)"
+  slurm_wait_steps_gone "$1" $((end > SECONDS ? end - SECONDS : 1)) || { slurm__log "job $1: a step of its previous run is left"; return 1; }
+  while (($(date +%s) <= seen)); do sleep 0.05; done
+  scontrol update JobId="$1" StartTime=now
 }
 
 # The daemons' pids this file started (for a test to check they are gone).

@@ -43,8 +43,7 @@ step "SIGKILL to array task 1's s3editor (pid $pid)"
 kill -KILL "$pid" 2>/dev/null || true
 check "task 1 requeued itself (pending again)" 'slurm_wait_state "${arr}_1" PENDING 60'
 check "task 1's log says it was killed and requeued" 'grep -q "killed (exit 137)" "$T/run/slurm/edit_${arr}_1.out" && grep -q "requeueing job ${arr}_1" "$T/run/slurm/edit_${arr}_1.out"'
-# A single StartTime=now can land before the requeue has set the begin time (seen once under load): keep starting
-# whatever waits for its begin time until the jobs are gone.
+# Start whatever a requeue left waiting for its begin time (slurm_start_requeued), until the jobs are gone.
 check "the array and the merge end within 120 s (the requeued task started at once)" \
   'slurm_wait_gone_kicking 120 "$arr" "$merge"'
 

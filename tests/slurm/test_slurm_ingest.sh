@@ -66,8 +66,7 @@ kill -KILL "$pid" 2>/dev/null || true
 check "task 0 requeued itself (pending again)" 'slurm_wait_state "${arr}_0" PENDING 60'
 check "task 0's log says it was killed and requeued" \
   'grep -q "killed (exit 137)" "$T/run/slurm/ingest_${arr}_0.out" && grep -q "requeueing job ${arr}_0" "$T/run/slurm/ingest_${arr}_0.out"'
-slurm_wait_steps_gone "${arr}_0" 30 || true
-scontrol update JobId="${arr}_0" StartTime=now   # else SLURM waits ~145 s before restarting it
+check "task 0 is started again at once" 'slurm_start_requeued "${arr}_0" 30'   # else SLURM waits ~2 minutes
 # A job whose step failed to launch (srun exits 0 without running it: seen on a loaded node) ends with 200 and requeues
 # itself like a killed one (slurm/common.sh, s3e_check_completed); start such a rerun at once too, and say so.
 declare -A kicked=(["${arr}_0:1"]=1)   # job:restart count already started at once (task 0's first restart, above)
@@ -80,8 +79,7 @@ wait_all() {  # until the array and the merge are gone, or $1 seconds
       if [[ -z "${kicked[$j:$r]:-}" && "$(slurm_job_field "$j" JobState) $(slurm_job_field "$j" Reason)" == "PENDING BeginTime" ]]; then
         echo "== $j was requeued (restart $r; a lost step, see its log): starting it now"
         kicked[$j:$r]=1
-        slurm_wait_steps_gone "$j" 30 || true
-        scontrol update JobId="$j" StartTime=now || true
+        slurm_start_requeued "$j" 30 || true
       fi
     done
     sleep 0.2
