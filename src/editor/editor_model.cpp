@@ -72,8 +72,13 @@ torch::Tensor linear_masked_mask(const EditorSpec& spec) {
     throw std::logic_error("linear_masked: the region map does not cover the editable dims");
   if (spec.mask_regions != "targets" && spec.mask_regions != "energy")
     throw UsageError("editor.mask_regions '" + spec.mask_regions + "' is not one of targets, energy");
-  auto e = spec.embeddings.to(torch::kDouble).contiguous();
-  auto ea = e.accessor<double, 2>();
+  // `energy`: the over-editing criterion's own rule for target regions (region_map.h), at this baseline's share.
+  std::vector<int32_t> by_energy;
+  if (spec.mask_regions == "energy") {
+    auto e = spec.embeddings.to(torch::kFloat).contiguous();
+    by_energy = region_targets_by_energy(std::vector<float>(e.data_ptr<float>(), e.data_ptr<float>() + e.numel()),
+                                         int(A), map, spec.mask_energy_share);
+  }
   auto mask = torch::zeros({A, De});
   auto ma = mask.accessor<float, 2>();
   for (int64_t a = 0; a < A; ++a) {
@@ -87,22 +92,7 @@ torch::Tensor linear_masked_mask(const EditorSpec& spec) {
         throw std::logic_error("linear_masked (targets) needs the expert of every attribute in the editor spec");
       for (int r = 0; r < R; ++r) inside[size_t(r)] = map.is_target(spec.expert_of_attribute[size_t(a)], r) ? 1 : 0;
     } else {
-      std::vector<double> energy(size_t(R), 0.0);
-      double total = 0;
-      for (int64_t d = 0; d < De; ++d) {
-        energy[size_t(map.region_of_dim[size_t(d)])] += ea[a][d] * ea[a][d];
-        total += ea[a][d] * ea[a][d];
-      }
-      std::vector<int> order(static_cast<size_t>(R));
-      for (int r = 0; r < R; ++r) order[size_t(r)] = r;
-      // Decreasing energy, ties by region index (deterministic).
-      std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return energy[size_t(x)] > energy[size_t(y)]; });
-      double kept = 0;
-      for (int r : order) {
-        if (total > 0 && kept >= spec.mask_energy_share * total * (1 - 1e-12)) break;
-        inside[size_t(r)] = 1;
-        kept += energy[size_t(r)];
-      }
+      for (int r = 0; r < R; ++r) inside[size_t(r)] = by_energy[size_t(a) * size_t(R) + size_t(r)] ? 1 : 0;
     }
     for (int64_t d = 0; d < De; ++d) ma[a][d] = inside[size_t(map.region_of_dim[size_t(d)])] ? 1.0f : 0.0f;
   }

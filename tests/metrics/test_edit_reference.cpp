@@ -2,12 +2,14 @@
 // (tests/reference/test_edit_reference.py) of Latent Transformer's losses and the S3Editor terms: class-balanced
 // BCE (T_coeff = B/#pos, F_coeff = B/#neg), reconstruction MSE, attribute regularisation MSE masked by
 // 1 - |label correlation|, identity probe and cycle terms, and two torch Adam steps of a region_mlp expert set
-// (soft routing, one pruned group) and of lt_linear per-layer maps (equalised learning rate). The C++ side dumps
+// (soft routing, one pruned group; experts from scratch and refining the linear edit) and of lt_linear per-layer maps (equalised learning rate). The C++ side dumps
 // inputs, losses, gradients and parameters as .npy; the script recomputes everything in float64 from the inputs
 // and the initial parameters and fails when any value differs by more than 1e-5 (relative to max(1, |value|)).
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "common/test_util.h"
 #include "editor/edit_batch.h"
@@ -114,11 +116,11 @@ void run_steps(const fs::path& dir, EditorModel& model, const Problem& p, const 
 }
 
 void check_with_python(const fs::path& dir, const std::string& transform, const EditorOptions& o, double lr,
-                       double weight_decay, double lr_mul) {
+                       double weight_decay, double lr_mul, const std::string& extra = "") {
   std::string args = fmt::format(
-      "{} --transform {} --faith {} --recon {} --reg {} --identity {} --cycle {} --lr {} --weight-decay {} --lr-mul {}",
+      "{} --transform {} --faith {} --recon {} --reg {} --identity {} --cycle {} --lr {} --weight-decay {} --lr-mul {} {}",
       test::shell_quote(dir.string()), transform, o.w_faith, o.w_recon, o.w_reg, o.w_identity, o.w_cycle, lr,
-      weight_decay, lr_mul);
+      weight_decay, lr_mul, extra);
   auto r = test::run_command(std::string(S3E_PYTHON3) + " " + S3E_SOURCE_DIR +
                              "/tests/reference/test_edit_reference.py " + args + " 2>&1");
   std::cout << r.output;
@@ -152,6 +154,39 @@ TEST(EditReference, RegionMlpLossesAndAdamSteps) {
   dump(dir.path(), "group_mask", model->group_mask);
   run_steps(dir.path(), model, p, o, 1e-2, 1e-3);
   check_with_python(dir.path(), "region_mlp", o, 1e-2, 1e-3, 1.0);
+}
+
+TEST(EditReference, RefiningRegionMlpLossesAndAdamSteps) {
+  test::TempDir dir("edit_reference_refine");
+  Problem p = make_problem(2);
+  EditorSpec spec;
+  spec.transform = "region_mlp";
+  spec.expert_mode = "refine";
+  spec.linear_scale = p.ctx.linear_scale;
+  spec.embedding_scale = std::sqrt(8.0);  // c = sqrt(De)
+  spec.edit_dim = 8;
+  spec.layer_channels = 4;
+  spec.num_experts = 2;
+  spec.hidden_total = 12;
+  spec.regions = p.ctx.regions;
+  torch::manual_seed(7);
+  EditorModel model(spec);
+  {
+    torch::NoGradGuard no_grad;
+    // The output layer starts at zero (the editor is then the linear edit); a trained-looking one makes the
+    // experts' path, the one that differs from scratch, show in every loss and gradient compared.
+    for (auto& w : model->w2) w.normal_(0, 0.3);
+    model->group_mask[0][1] = 0;
+  }
+  EditorOptions o;
+  o.w_identity = 0.5;
+  o.w_cycle = 0.3;
+  dump_problem(dir.path(), p);
+  dump(dir.path(), "group_mask", model->group_mask);
+  run_steps(dir.path(), model, p, o, 1e-2, 1e-3);
+  check_with_python(dir.path(), "region_mlp", o, 1e-2, 1e-3, 1.0,
+                    fmt::format("--expert-mode refine --linear-scale {} --embedding-scale {}", spec.linear_scale,
+                                spec.embedding_scale));
 }
 
 TEST(EditReference, LtLinearLossesAndAdamSteps) {

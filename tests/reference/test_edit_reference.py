@@ -3,7 +3,8 @@
 
 Reads the inputs, initial parameters and the C++ results (.npy files) from a folder, recomputes in float64:
   * the editor transforms: region_mlp (K experts, hidden neurons in region blocks that write only their region's
-    dims, pruned groups masked, routing-weighted sum) and lt_linear (Latent Transformer's per-layer EqualLinear maps,
+    dims, pruned groups masked, routing-weighted sum; `--expert-mode refine`: the experts refine the linear edit,
+    z' = z_lin + g M(z_lin, c e, g) with z_lin = z + g s e) and lt_linear (Latent Transformer's per-layer EqualLinear maps,
     weight * lr_mul / sqrt(C), bias * lr_mul), z' = z + g * M(z, e);
   * Latent Transformer's losses (trainer.py of the public LT code): class-balanced BCE with
     T_coeff = B / #pos and F_coeff = B / #neg, reconstruction MSE, regularisation MSE of the other logits masked by
@@ -28,6 +29,9 @@ def main():
     ap.add_argument("--transform", choices=["region_mlp", "lt_linear"], required=True)
     for name in ["faith", "recon", "reg", "identity", "cycle", "lr", "weight-decay", "lr-mul"]:
         ap.add_argument("--" + name, type=float, required=True)
+    ap.add_argument("--expert-mode", choices=["scratch", "refine"], default="scratch")
+    ap.add_argument("--linear-scale", type=float, default=1.0)      # s
+    ap.add_argument("--embedding-scale", type=float, default=1.0)   # c
     ap.add_argument("--tolerance", type=float, default=1e-5)
     a = ap.parse_args()
     torch.set_default_dtype(torch.float64)
@@ -59,14 +63,18 @@ def main():
         block = torch.arange(H) // (H // R)
         w2_mask = (region[:, None] == block[None, :]).double()  # neuron block r writes only region r's dims
 
-        def delta(z, e, route):
+        def delta(z, e, route, gg):
+            if a.expert_mode == "refine":  # the experts see the linear edit's result, the scaled embedding and g
+                x = torch.cat([z + gg[:, None] * a.linear_scale * e, a.embedding_scale * e, gg[:, None]], 1)
+            else:
+                x = torch.cat([z, e], 1)
             out = torch.zeros_like(z)
             for k in range(K):
                 m = group_mask[k]
                 w1, b1, w2 = params["expert%d_w1" % k], params["expert%d_b1" % k], params["expert%d_w2" % k]
-                hidden = F.leaky_relu(torch.cat([z, e], 1) @ (w1 * m[:, None]).t() + b1 * m, 0.2)
+                hidden = F.leaky_relu(x @ (w1 * m[:, None]).t() + b1 * m, 0.2)
                 out = out + route[:, k:k + 1] * (hidden @ (w2 * w2_mask * m[None, :]).t())
-            return out
+            return out + a.linear_scale * e if a.expert_mode == "refine" else out
     else:
         C = params["lt0_weight"].shape[1]
         L = De // C
@@ -74,7 +82,7 @@ def main():
         def equal_linear(x, weight, bias):  # StyleGAN2 EqualLinear (rosinality), as used by Latent Transformer
             return F.linear(x, weight * (a.lr_mul / np.sqrt(C)), bias * a.lr_mul)
 
-        def delta(z, e, route):
+        def delta(z, e, route, gg):
             out = torch.zeros_like(z)
             zl = z.view(-1, L, C)
             for k in range(K):
@@ -84,7 +92,7 @@ def main():
             return out
 
     def transform(z, e, gg, route):
-        return z + gg[:, None] * delta(z, e, route)
+        return z + gg[:, None] * delta(z, e, route, gg)
 
     def probe(v):
         return v - (v @ basis.t()) @ basis
