@@ -58,10 +58,15 @@ void editor_add_config(ConfigSchema& s) {
       .add_real("loss.reg", 1, "weight of the attribute regularisation (masked by 1 - |label correlation|)", 0, 1e6)
       .add_real("loss.identity", 0, "weight of 1 - cos of the identity probe (latent part orthogonal to embeddings)", 0, 1e6)
       .add_real("loss.cycle", 0, "weight of the cycle loss |T(T(z, a, g), a, -g) - z|^2", 0, 1e6)
-      .add_real("sparsity.rate", 0.1, "share of neuron groups pruned to exactly zero (0 = off)", 0, 0.95)
+      .add_real("sparsity.rate", 0.1,
+                "share of the groups (sparsity.group: neurons or blocks) pruned to exactly zero (0 = off)", 0, 0.95)
       .add_int("sparsity.start_step", 100, "first step of the first pruning period", 0, 1e9)
       .add_int("sparsity.periods", 4, "pruning periods", 1, 1000)
       .add_int("sparsity.period_steps", 50, "steps per pruning period", 1, 1e9)
+      .add_choice("sparsity.group", "neuron", {"neuron", "block"},
+                  "the unit pruned: neuron = one hidden neuron of an expert; block = a whole (expert, region block): "
+                  "its saliency the mean of its neurons', its over-editing their pooled energy share; sparsity.rate "
+                  "then counts blocks")
       .add_bool("sparsity.over_edit", true, "score groups by the measured share of their edit energy that lands "
                 "outside the target regions of the attribute each row edits")
       .add_int("sparsity.over_edit_steps", 10, "steps up to each selection whose over-editing energy is summed "
@@ -152,6 +157,7 @@ EditorOptions editor_options_from_config(const Config& c) {
   o.sparsity_periods = c.get_int("sparsity.periods");
   o.sparsity_period_steps = c.get_int("sparsity.period_steps");
   o.over_edit_criterion = c.get_bool("sparsity.over_edit");
+  o.sparsity_group = c.get_text("sparsity.group");
   o.over_edit_steps = c.get_int("sparsity.over_edit_steps");
   o.crit_magnitude = c.get_real("sparsity.magnitude");
   o.crit_avg_magnitude = c.get_real("sparsity.avg_magnitude");

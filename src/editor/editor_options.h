@@ -41,6 +41,8 @@ struct EditorOptions {
   double sparsity_rate = 0.1;
   int64_t sparsity_start = 100, sparsity_periods = 4, sparsity_period_steps = 50;
   bool over_edit_criterion = true;
+  // The unit selected: neuron (each hidden neuron of each expert) | block (each (expert, region block), whole).
+  std::string sparsity_group = "neuron";
   int64_t over_edit_steps = 10;           // steps (up to each selection) whose over-editing energy is summed
   double crit_magnitude = 1, crit_avg_magnitude = 0, crit_cosine = 0, crit_taylor1 = 1, crit_taylor2 = 0,
          crit_over_edit = 1;

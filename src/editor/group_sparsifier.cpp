@@ -3,17 +3,69 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
+
+#include "core/errors.h"
 
 namespace s3e {
 
 GroupSparsifier::GroupSparsifier(EditorModel& model, const EditorOptions& o) : model_(model), options_(o) {
+  if (o.sparsity_group != "neuron" && o.sparsity_group != "block")
+    throw UsageError("sparsity.group '" + o.sparsity_group + "' is not one of neuron, block");
   enabled_ = o.sparsity_rate > 0 && model->spec().transform == "region_mlp";
   if (!enabled_) return;
-  target_groups_ = std::llround(o.sparsity_rate * double(model->num_groups()));
+  block_mode_ = o.sparsity_group == "block";
+  if (!block_mode_) {
+    target_groups_ = std::llround(o.sparsity_rate * double(model->num_groups()));
+  } else {
+    const int R = model->spec().regions.num_regions;
+    block_of_ = block_index(model->hidden_per_expert(), R);
+    block_size_ = torch::zeros({R + 1}).index_add_(0, block_of_, torch::ones({block_of_.size(0)})).slice(0, 0, R);
+    // Exact in blocks: round(rate * blocks), half away from zero (llround), counting only blocks that hold neurons.
+    target_blocks_ = std::llround(o.sparsity_rate * double(units()));
+    const int64_t full = (block_size_ > 0).sum().item<int64_t>();
+    // The neurons they hold (for the trainer's "pruned N of M neuron groups"); exact for equal blocks.
+    target_groups_ = full > 0 ? std::llround(double(target_blocks_) * block_size_.sum().item<double>() / double(full)) : 0;
+  }
   selected_ = torch::zeros_like(model->group_mask).to(torch::kBool);
   window_ = torch::zeros({2, model->group_mask.size(0), model->group_mask.size(1)});
   over_share_ = torch::zeros_like(model->group_mask);
+}
+
+torch::Tensor GroupSparsifier::block_index(int64_t H, int R) {
+  auto h = torch::arange(H, torch::kLong);
+  const int64_t width = R > 0 ? H / R : 0;
+  auto block = width > 0 ? torch::div(h, width, "floor") : h;  // the model's w2_mask: h / (H / R)
+  return block.clamp_max(R);                                   // R: a neuron of no block
+}
+
+int64_t GroupSparsifier::units() const {
+  if (!enabled_) return 0;
+  if (!block_mode_) return model_->num_groups();
+  return model_->spec().num_experts * (block_size_ > 0).sum().item<int64_t>();
+}
+
+torch::Tensor GroupSparsifier::block_sum(const torch::Tensor& t) const {
+  const int64_t R = block_size_.size(0), last = t.dim() - 1;
+  auto shape = t.sizes().vec();
+  shape.back() = R + 1;
+  return torch::zeros(shape, t.options()).index_add_(last, block_of_, t).slice(last, 0, R);
+}
+
+torch::Tensor GroupSparsifier::block_spread(const torch::Tensor& t, double fill) const {
+  auto padded = torch::cat({t, torch::full({t.size(0), 1}, fill, t.options())}, 1);
+  return padded.index_select(1, block_of_);
+}
+
+torch::Tensor GroupSparsifier::block_scores(const torch::Tensor& energy, torch::Tensor* share) const {
+  // Mean of the block's neurons' normalised saliency (a block without neurons scores 0; it is never a candidate).
+  auto score = block_sum(saliency()) / block_size_.clamp_min(1).unsqueeze(0);
+  if (!energy.defined()) return score;
+  // Over-editing of the block as a whole: its neurons' off-target energy over their total energy.
+  auto s = over_edit_share(block_sum(energy));
+  if (share) *share = s;
+  return score - options_.crit_over_edit * s;
 }
 
 torch::Tensor GroupSparsifier::over_edit_energy(const torch::Tensor& ze, const torch::Tensor& e,
@@ -80,6 +132,14 @@ torch::Tensor GroupSparsifier::saliency() const {
 
 torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
                                             const torch::Tensor& g) const {
+  if (block_mode_) {
+    torch::Tensor energy;
+    if (options_.over_edit_criterion) {
+      energy = over_edit_energy(ze, e, route, g);
+      if (rank_sum_) rank_sum_(energy);
+    }
+    return block_spread(block_scores(energy), 0.0);
+  }
   auto score = saliency();
   if (!options_.over_edit_criterion) return score;
   auto energy = over_edit_energy(ze, e, route, g);
@@ -109,6 +169,10 @@ void GroupSparsifier::before_step(int64_t step, const torch::Tensor& ze, const t
   }
   if (step != next) return;
   const int64_t period = (step - options_.sparsity_start) / options_.sparsity_period_steps;
+  if (block_mode_) {
+    select_blocks(step, period, measure);
+    return;
+  }
   // Groups to add this period so that after the last period exactly target_groups_ are zero.
   int64_t done = (model_->group_mask == 0).sum().item<int64_t>();
   int64_t goal = std::llround(double(target_groups_) * double(period + 1) / double(options_.sparsity_periods));
@@ -131,6 +195,38 @@ void GroupSparsifier::before_step(int64_t step, const torch::Tensor& ze, const t
   auto candidates = last_scores_.flatten().masked_fill(model_->group_mask.flatten() == 0, INFINITY);
   auto order = std::get<1>(candidates.sort(/*stable=*/true, 0, false));
   selected_.view(-1).index_fill_(0, order.slice(0, 0, pick), true);
+}
+
+void GroupSparsifier::select_blocks(int64_t step, int64_t period, bool measure) {
+  const int K = model_->spec().num_experts;
+  auto full = (block_size_ > 0).unsqueeze(0).expand({K, block_size_.size(0)});  // [K, R]: blocks with neurons
+  auto live_neurons = block_sum((model_->group_mask > 0).to(torch::kFloat));
+  auto live = full & (live_neurons > 0);
+  // Blocks to add this period so that after the last period exactly target_blocks_ are zero (the last period takes
+  // the rest); never more than are alive.
+  const int64_t done = (full & (live_neurons == 0)).sum().item<int64_t>();
+  const int64_t goal =
+      std::llround(double(target_blocks_) * double(period + 1) / double(options_.sparsity_periods));
+  const int64_t pick = std::min(std::max<int64_t>(0, goal - done), live.sum().item<int64_t>());
+  torch::Tensor share;
+  auto scores = block_scores(measure ? window_ : torch::Tensor(), &share);
+  last_scores_ = block_spread(scores, 0.0);
+  if (measure) {
+    // Each neuron holds its block's share; a masked block keeps the share measured while it was alive.
+    over_share_ = torch::where(model_->group_mask > 0, block_spread(share, 0.0), over_share_);
+    model_->over_edit_share = over_share_.clone();
+    window_.zero_();
+    spdlog::info("sparsity step {}: {} of {} (expert, region) blocks measured off-target (>= {:.0f}% of their edit "
+                 "energy outside their rows' target regions); pruning {} more ({} of {} at the end)", step,
+                 off_target_groups(), units(), 100 * k_off_target_share, pick, target_blocks_, units());
+  }
+  selected_.zero_();
+  if (pick == 0) return;
+  // Lowest scores among live blocks; ties broken by index k * R + r (deterministic on every rank).
+  auto candidates = scores.flatten().masked_fill(~live.flatten(), INFINITY);
+  auto order = std::get<1>(candidates.sort(/*stable=*/true, 0, false));
+  auto chosen = torch::zeros({candidates.numel()}, torch::kBool).index_fill_(0, order.slice(0, 0, pick), true);
+  selected_ = block_spread(chosen.view({K, -1}).to(torch::kFloat), 0.0) > 0.5;
 }
 
 void GroupSparsifier::zero_groups(const torch::Tensor& which, double factor) {
@@ -165,16 +261,37 @@ void GroupSparsifier::after_step(int64_t step) {
 
 int64_t GroupSparsifier::off_target_groups() const {
   if (!over_share_.defined()) return 0;
+  // Block mode: every neuron of a block holds the block's share.
+  if (block_mode_) return (block_sum((over_share_ >= k_off_target_share).to(torch::kFloat)) > 0).sum().item<int64_t>();
   return (over_share_ >= k_off_target_share).sum().item<int64_t>();
 }
 
 int64_t GroupSparsifier::off_target_pruned() const {
   if (!over_share_.defined()) return 0;
+  if (block_mode_) {
+    auto off = block_sum((over_share_ >= k_off_target_share).to(torch::kFloat)) > 0;
+    auto dead = (block_size_ > 0).unsqueeze(0) & (block_sum((model_->group_mask > 0).to(torch::kFloat)) == 0);
+    return (off & dead).sum().item<int64_t>();
+  }
   return ((over_share_ >= k_off_target_share) & (model_->group_mask == 0)).sum().item<int64_t>();
 }
 
 std::string GroupSparsifier::report() const {
   if (!enabled_) return "sparsity: off";
+  if (block_mode_) {
+    const int64_t G = units(), off = off_target_groups();
+    const double rate = G > 0 ? double(target_blocks_) / double(G) : 0.0, off_share = G > 0 ? double(off) / double(G) : 0.0;
+    const std::string what = fmt::format("{} of {} (expert, region) blocks ({} neurons)", target_blocks_, G,
+                                         target_groups_);
+    if (!options_.over_edit_criterion)
+      return fmt::format("sparsity: pruned {} (rate {:.4f}); over-editing not measured (sparsity.over_edit = false)",
+                         what, rate);
+    return fmt::format("sparsity: pruned {} (rate {:.4f}); measured off-target blocks (>= {:.0f}% of their edit "
+                       "energy outside the target regions): {} (share {:.4f}); rate / off-target share = {}; "
+                       "off-target blocks pruned: {} of {}", what, rate, 100 * k_off_target_share, off, off_share,
+                       off > 0 ? fmt::format("{:.3f}", rate / off_share) : std::string("n/a (none)"),
+                       off_target_pruned(), off);
+  }
   const int64_t G = model_->num_groups(), off = off_target_groups();
   const double rate = double(target_groups_) / double(G), off_share = double(off) / double(G);
   if (!options_.over_edit_criterion)

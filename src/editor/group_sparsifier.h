@@ -10,6 +10,10 @@
 // over-editing: the share of its contribution to the edit (w_route * act_h * W2[:, h] per row) whose energy lands
 // outside the target regions of the attribute the row edits (region_map.h: the fewest regions holding
 // target_energy of |e_a|^2), summed over the `over_edit_steps` steps up to each selection and over ranks.
+// sparsity.group = block: the unit selected is a whole region block (k, r) instead (the paper's "(expert, region
+// block)" groups): its saliency is the mean of its neurons' normalised saliency, its over-editing the share of its
+// neurons' summed edit energy that lands outside the targets, and round(rate * K * R) blocks end up zero; every
+// neuron of a selected block is shrunk and masked as a single neuron is. The state stays per neuron ([K, H]).
 #pragma once
 #include <torch/torch.h>
 
@@ -41,7 +45,19 @@ class GroupSparsifier {
   // energy) is the same on every rank and every rank prunes the same groups. Called collectively: at every step of
   // each measuring window (the same steps on every rank).
   void set_rank_sum(std::function<void(torch::Tensor&)> sum) { rank_sum_ = std::move(sum); }
+  // Neuron groups zero after the last period (block mode: the neurons of the target blocks, which is exact for
+  // the model's equal blocks).
   int64_t target_groups() const { return target_groups_; }
+  // sparsity.group = block: the selection unit is the region block (k, r).
+  bool block_mode() const { return block_mode_; }
+  // Units selected from: K x H neurons, or (block mode) the K x R blocks that hold neurons; and how many of them
+  // are zero after the last period (round(rate * units), half away from zero).
+  int64_t units() const;
+  int64_t target_units() const { return block_mode_ ? target_blocks_ : target_groups_; }
+  // Region block of every neuron [H] long, as the model's w2_mask assigns them (h / (H / R)); R for a neuron of
+  // no block (past R equal blocks when H is not a multiple of R). With H < R, neuron h is block h and blocks H..R-1
+  // hold none. The model keeps H a multiple of R >= R; the sparsifier copes with either.
+  static torch::Tensor block_index(int64_t hidden_per_expert, int num_regions);
   // Call after backward (gradients present) with the step's editable inputs, embeddings, routing and strengths
   // (a refining editor's experts see z + g s e and g, so g is required there), before the optimiser step: in the
   // `over_edit_steps` steps up to a selection it measures over-editing; at a period start it scores and selects.
@@ -58,14 +74,17 @@ class GroupSparsifier {
   static torch::Tensor over_edit_share(const torch::Tensor& energy);
   // The saliency part of the score [K, H] from the current weights and gradients.
   torch::Tensor saliency() const;
-  // Score of every group [K, H] on one batch (its over-editing summed over ranks), as a selection would score it.
+  // Score of every group [K, H] on one batch (its over-editing summed over ranks), as a selection would score it
+  // (block mode: each neuron holds its block's score).
   torch::Tensor score_groups(const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
                              const torch::Tensor& g = {}) const;
-  // Score of every group [K, H] at the last selection (for tests and reports).
+  // Score of every group [K, H] at the last selection (for tests and reports; block mode: its block's score).
   const torch::Tensor& last_scores() const { return last_scores_; }
-  // Each group's over-editing share measured at the last selection where it was alive [K, H] (zeros before any).
+  // Each group's over-editing share measured at the last selection where it was alive [K, H] (zeros before any;
+  // block mode: its block's share).
   const torch::Tensor& over_share() const { return over_share_; }
-  // Groups whose measured share is >= k_off_target_share, over all groups; and those of them that are pruned.
+  // Groups (block mode: blocks) whose measured share is >= k_off_target_share, over all of them; and those of
+  // them that are pruned.
   int64_t off_target_groups() const;
   int64_t off_target_pruned() const;
   // One line: the sparsity rate against the share of off-target groups (printed at the end of training).
@@ -82,12 +101,24 @@ class GroupSparsifier {
 
  private:
   void zero_groups(const torch::Tensor& which, double factor);
+  // Block mode: the selection at a period start (scores blocks, selects whole blocks).
+  void select_blocks(int64_t step, int64_t period, bool measure);
+  // [..., K, H] -> [..., K, R]: sums over each block's neurons (neurons of no block left out).
+  torch::Tensor block_sum(const torch::Tensor& t) const;
+  // [K, R] -> [K, H]: each neuron gets its block's value (`fill` for a neuron of no block).
+  torch::Tensor block_spread(const torch::Tensor& t, double fill) const;
+  // Block mode: scores [K, R] of the blocks from the saliency and (if defined) over-editing sums [2, K, H].
+  torch::Tensor block_scores(const torch::Tensor& energy, torch::Tensor* share = nullptr) const;
   // The selection step at or after `step` (-1 when none is left).
   int64_t next_selection(int64_t step) const;
   EditorModel& model_;
   EditorOptions options_;
   bool enabled_ = false;
   int64_t target_groups_ = 0;
+  bool block_mode_ = false;
+  int64_t target_blocks_ = 0;
+  torch::Tensor block_of_;    // [H] long: region block of each neuron (R: none)
+  torch::Tensor block_size_;  // [R] float: neurons per block
   torch::Tensor selected_;  // [K, H] bool: being shrunk in the current period
   torch::Tensor window_;    // [2, K, H] over-editing sums of the current measuring window (summed over ranks)
   torch::Tensor over_share_;  // [K, H]

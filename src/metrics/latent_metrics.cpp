@@ -113,7 +113,10 @@ JudgeEditMetrics judge_edit_metrics(const torch::Tensor& logits, const torch::Te
 }
 
 MetricAccumulator::MetricAccumulator(int64_t num_attributes, std::vector<std::string> metric_names)
-    : names_(std::move(metric_names)), sums_(num_attributes * names_.size(), 0.0), counts_(num_attributes, 0.0) {}
+    : names_(std::move(metric_names)),
+      sums_(num_attributes * names_.size(), 0.0),
+      counts_(num_attributes, 0.0),
+      excluded_(num_attributes * names_.size(), 0) {}
 
 int MetricAccumulator::index_of(const std::string& name) const {
   for (size_t i = 0; i < names_.size(); ++i)
@@ -122,12 +125,22 @@ int MetricAccumulator::index_of(const std::string& name) const {
 }
 
 void MetricAccumulator::add(int64_t attribute, const std::string& name, const torch::Tensor& values) {
-  sums_[attribute * names_.size() + index_of(name)] += values.to(torch::kDouble).sum().item<double>();
+  const size_t i = attribute * names_.size() + index_of(name);
+  if (excluded_[i]) return;
+  sums_[i] += values.to(torch::kDouble).sum().item<double>();
+}
+
+void MetricAccumulator::exclude(int64_t attribute, const std::string& name) {
+  excluded_[attribute * names_.size() + index_of(name)] = 1;
+}
+
+bool MetricAccumulator::excluded(int64_t attribute, const std::string& name) const {
+  return excluded_[attribute * names_.size() + index_of(name)] != 0;
 }
 
 double MetricAccumulator::mean(int64_t attribute, const std::string& name) const {
   double n = counts_[attribute];
-  if (n <= 0) return std::numeric_limits<double>::quiet_NaN();
+  if (n <= 0 || excluded(attribute, name)) return std::numeric_limits<double>::quiet_NaN();
   return sums_[attribute * names_.size() + index_of(name)] / n;
 }
 

@@ -55,6 +55,11 @@ class MetricAccumulator {
   // Adds `values` [B] of metric `name` for samples all editing attribute `attribute`.
   void add(int64_t attribute, const std::string& name, const torch::Tensor& values);
   void add_count(int64_t attribute, int64_t samples) { counts_[attribute] += double(samples); }
+  // Leaves metric `name` of `attribute` out: its mean is NaN (null in reports), so macro averages are over the
+  // other attributes; what add() gives it is ignored. Not part of flat(): every rank excludes the same pairs
+  // (e.g. the circular success of a head the editor's classifier did not train).
+  void exclude(int64_t attribute, const std::string& name);
+  bool excluded(int64_t attribute, const std::string& name) const;
 
   const std::vector<std::string>& metric_names() const { return names_; }
   int64_t num_attributes() const { return int64_t(counts_.size()); }
@@ -73,6 +78,7 @@ class MetricAccumulator {
   std::vector<std::string> names_;
   std::vector<double> sums_;    // [A, M]
   std::vector<double> counts_;  // [A]
+  std::vector<char> excluded_;  // [A, M]
 };
 
 }  // namespace s3e

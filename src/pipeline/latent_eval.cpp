@@ -1,6 +1,8 @@
 #include "pipeline/latent_eval.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
@@ -111,6 +113,19 @@ std::vector<LatentEvalResult> latent_eval_run(const LatentStore& source, const L
     r.strength = levels[k];
     r.metrics = MetricAccumulator(A, latent_eval_metric_names(truth_on, judge_on, truth_on && truth->honest()));
   }
+  // The circular success reads the editor's classifier's head of each attribute; a head its training left out
+  // (classifier.ignore_attributes) is its random initialisation, so that attribute's circular success is left out
+  // (null per attribute; the seen / unseen averages are over trained heads). Ground truth and judge are unaffected.
+  std::vector<std::string> untrained;
+  for (int64_t a = 0; a < A; ++a) {
+    if (classifier.trains(own_columns[size_t(a)])) continue;
+    untrained.push_back(names[size_t(a)]);
+    for (auto& r : results) r.metrics.exclude(a, "classifier_success_circular");
+  }
+  if (!untrained.empty() && comm.rank() == 0)
+    spdlog::info("eval-latent: classifier_success_circular leaves out {} attribute(s) whose head the editor's "
+                 "classifier did not train (classifier.ignore_attributes): {}", untrained.size(),
+                 fmt::join(untrained, ", "));
 
   // Each rank takes a contiguous block of the edited rows; sums are added at the end.
   const int64_t per_rank = (N + comm.size() - 1) / comm.size();
@@ -154,7 +169,7 @@ std::vector<LatentEvalResult> latent_eval_run(const LatentStore& source, const L
       acc.add(a, "drift", latent_drift(xs, xe));
       auto own = judge_edit_metrics(own_before.index_select(0, index), own_after.index_select(0, index),
                                     torch::full({m}, own_columns[a], torch::kLong), sign);
-      acc.add(a, "classifier_success_circular", own.success);
+      if (!acc.excluded(a, "classifier_success_circular")) acc.add(a, "classifier_success_circular", own.success);
       if (judge) {
         auto jm = judge_edit_metrics(judge_before.index_select(0, index), judge_after.index_select(0, index),
                                      torch::full({m}, judge_columns[a], torch::kLong), sign);

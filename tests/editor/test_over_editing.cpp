@@ -5,6 +5,8 @@
 // backbone's region map when the store has one (R independent of K), else derives one from data.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "common/test_util.h"
@@ -382,6 +384,167 @@ TEST(OverEditing, OneAndTwoRanksMeasureAndPruneTheSame) {
   auto half_share =
       GroupSparsifier::over_edit_share(sp.over_edit_energy(z.index_select(0, half), e.index_select(0, half), route.index_select(0, half)));
   EXPECT_FALSE(torch::allclose(full_share, half_share, 1e-3, 1e-4));
+}
+
+// sparsity.group = block: the unit is the (expert, region block); hand_built has 2 experts x 3 blocks of 4 neurons.
+namespace {
+
+// [K, R] bool from a [K, H] neuron tensor: whether every / any neuron of each block of 4 is set.
+torch::Tensor blocks_all(const torch::Tensor& neurons) { return neurons.reshape({neurons.size(0), 3, 4}).all(2); }
+torch::Tensor blocks_any(const torch::Tensor& neurons) { return neurons.reshape({neurons.size(0), 3, 4}).any(2); }
+
+EditorOptions block_schedule(double rate) {
+  auto o = schedule(rate);
+  o.sparsity_group = "block";
+  return o;
+}
+
+}  // namespace
+
+TEST(OverEditing, BlockModePrunesWholeBlocksAndExactlyRoundRateTimesBlocks) {
+  EXPECT_TRUE(torch::equal(GroupSparsifier::block_index(12, 3), torch::div(torch::arange(12, torch::kLong), 4, "floor")));
+  // Neurons past R equal blocks belong to none (R); with H < R some blocks hold no neuron.
+  EXPECT_TRUE(torch::equal(GroupSparsifier::block_index(7, 3), torch::tensor({0, 0, 1, 1, 2, 2, 3}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(GroupSparsifier::block_index(2, 3), torch::tensor({0, 1}, torch::kLong)));
+  // 6 blocks: 0.2 -> 1.2 -> 1, 0.25 -> 1.5 -> 2 (half away from zero), 0.5 -> 3, 0.75 -> 4.5 -> 5.
+  for (auto [rate, blocks] : std::vector<std::pair<double, int64_t>>{{0.2, 1}, {0.25, 2}, {0.5, 3}, {0.75, 5}}) {
+    auto hb = hand_built();
+    perturb(hb);  // every neuron writes: the scores differ within and between blocks
+    GroupSparsifier s(hb.model, block_schedule(rate));
+    ASSERT_TRUE(s.block_mode());
+    EXPECT_EQ(s.units(), 6);
+    EXPECT_EQ(s.target_units(), blocks) << rate;
+    EXPECT_EQ(s.target_groups(), 4 * blocks) << rate;
+    for (int64_t step = 0; step < 12; ++step) {
+      run_steps(s, hb, step, step + 1);
+      // Selections and masks are whole blocks at every step.
+      EXPECT_TRUE(torch::equal(blocks_all(s.selected()), blocks_any(s.selected()))) << "rate " << rate << " step " << step;
+      auto dead = hb.model->group_mask == 0;
+      EXPECT_TRUE(torch::equal(blocks_all(dead), blocks_any(dead))) << "rate " << rate << " step " << step;
+    }
+    auto dead = hb.model->group_mask == 0;
+    EXPECT_EQ(blocks_all(dead).sum().item<int64_t>(), blocks) << rate;
+    EXPECT_EQ(dead.sum().item<int64_t>(), 4 * blocks) << rate;
+    EXPECT_EQ(s.history().back().groups_zero, 4 * blocks);
+    // Pruned neurons are exactly zero, the others are not.
+    for (int k = 0; k < 2; ++k) {
+      auto norm = hb.model->w1[k].abs().sum(1) + hb.model->b1[k].abs() + hb.model->w2[k].abs().sum(0);
+      EXPECT_TRUE(torch::equal(norm == 0, dead[k])) << "rate " << rate << " expert " << k;
+    }
+    // Scores and shares are per block.
+    auto scores = s.last_scores().reshape({2, 3, 4});
+    EXPECT_TRUE(torch::equal(scores, scores.select(2, 0).unsqueeze(2).expand({2, 3, 4}))) << s.last_scores();
+    EXPECT_NE(s.report().find(fmt::format("pruned {} of 6 (expert, region) blocks", blocks)), std::string::npos)
+        << s.report();
+  }
+  // Neuron mode at the same rate counts neurons: round(0.25 * 24) = 6 neurons, not necessarily whole blocks.
+  auto hb = hand_built();
+  perturb(hb);
+  GroupSparsifier s(hb.model, schedule(0.25));
+  EXPECT_FALSE(s.block_mode());
+  run_steps(s, hb, 0, 12);
+  EXPECT_EQ((hb.model->group_mask == 0).sum().item<int64_t>(), 6);
+
+  // A resumed block-mode run (state() / restore, stopped before and inside the measuring window) equals an
+  // uninterrupted one.
+  auto a = hand_built();
+  perturb(a);
+  auto o = block_schedule(0.5);
+  GroupSparsifier sa(a.model, o);
+  run_steps(sa, a, 0, 12);
+  for (int64_t stop : {4, 5}) {
+    auto c = hand_built();
+    perturb(c);
+    GroupSparsifier first(c.model, o);
+    run_steps(first, c, 0, stop);
+    auto state = first.state().clone();
+    ASSERT_EQ(state.sizes(), (std::vector<int64_t>{4, 2, 12}));
+    GroupSparsifier second(c.model, o);
+    second.restore(state, first.history());
+    run_steps(second, c, stop, 12);
+    EXPECT_TRUE(torch::equal(c.model->group_mask, a.model->group_mask)) << "stop " << stop;
+    EXPECT_TRUE(torch::allclose(second.over_share(), sa.over_share())) << "stop " << stop;
+    EXPECT_TRUE(torch::allclose(second.last_scores(), sa.last_scores())) << "stop " << stop;
+  }
+}
+
+TEST(OverEditing, BlockWritingOutsideTheTargetsIsPrunedBeforeOneWritingInside) {
+  // One expert, 6 neurons in 3 blocks of 2; every row edits an attribute of region 0, so block 0 writes inside
+  // its rows' targets and blocks 1 and 2 only outside. Block 0 is made the least salient (small weights): the
+  // saliency alone prunes it first, the measured over-editing prunes an outside block first.
+  auto make = [] {
+    auto model = model_by_hand(1, 6);
+    torch::NoGradGuard g;
+    model->w1[0].copy_(values({6, 24}, 0.5) * 0.1);
+    model->b1[0].fill_(1.0);
+    model->w2[0].copy_(values({12, 6}, 1.0));
+    model->w1[0].slice(0, 0, 2).mul_(0.1);
+    model->b1[0].slice(0, 0, 2).mul_(0.1);
+    model->w2[0].slice(1, 0, 2).mul_(0.1);
+    return model;
+  };
+  auto e = embedding_with_energy({1, 0, 0}).unsqueeze(0).repeat({8, 1});
+  auto route = torch::ones({8, 1});
+  auto run = [&](EditorModel& model, GroupSparsifier& s) {
+    for (int64_t step = 0; step < 12; ++step) {
+      auto z = values({8, 12}, 2.0 + double(step));
+      model->zero_grad();
+      model->delta(z, e, route).pow(2).sum().backward();
+      s.before_step(step, z, e, route);
+      s.after_step(step);
+    }
+  };
+  auto pruned_blocks = [](const EditorModel& model) { return (model->group_mask[0] == 0).reshape({3, 2}).all(1); };
+  {
+    auto model = make();
+    auto o = block_schedule(1.0 / 3);  // one block of three
+    o.crit_over_edit = 3;              // above the saliency's range
+    GroupSparsifier s(model, o);
+    // Scoring one batch: block 0 scores higher than blocks 1 and 2; a block's neurons share its score.
+    auto z = values({8, 12}, 2.0);
+    model->zero_grad();
+    model->delta(z, e, route).pow(2).sum().backward();
+    auto score = s.score_groups(z, e, route);
+    EXPECT_EQ(score[0][0].item<float>(), score[0][1].item<float>());
+    EXPECT_GT(score[0][0].item<float>(), score[0][2].item<float>());
+    EXPECT_GT(score[0][0].item<float>(), score[0][4].item<float>());
+    run(model, s);
+    auto blocks = pruned_blocks(model);
+    EXPECT_FALSE(blocks[0].item<bool>()) << model->group_mask;
+    EXPECT_EQ(blocks.sum().item<int64_t>(), 1);
+    EXPECT_EQ(s.off_target_groups(), 2);  // blocks 1 and 2: share 1
+    EXPECT_EQ(s.off_target_pruned(), 1);
+    EXPECT_NE(s.report().find("off-target blocks pruned: 1 of 2"), std::string::npos) << s.report();
+    EXPECT_FLOAT_EQ(s.over_share()[0][0].item<float>(), 0.0f);
+    EXPECT_FLOAT_EQ(s.over_share()[0][3].item<float>(), 1.0f);
+  }
+  {
+    // Control: the saliency alone prunes the inside block.
+    auto model = make();
+    auto o = block_schedule(1.0 / 3);
+    o.over_edit_criterion = false;
+    GroupSparsifier s(model, o);
+    run(model, s);
+    auto blocks = pruned_blocks(model);
+    EXPECT_TRUE(blocks[0].item<bool>()) << model->group_mask;
+    EXPECT_EQ(blocks.sum().item<int64_t>(), 1);
+  }
+}
+
+TEST(OverEditing, BlockModePrunesExactlyTheOffTargetBlocksAtTheirShare) {
+  // hand_built's off-target neurons sit in blocks (0, 1), (0, 2) and (1, 0), the only writers there: at rate 3/6
+  // with the over-editing weight above the saliency's range, block mode removes exactly those three blocks.
+  auto hb = hand_built();
+  auto o = block_schedule(0.5);
+  o.crit_over_edit = 3;
+  GroupSparsifier s(hb.model, o);
+  run_steps(s, hb, 0, 12);
+  auto expected = blocks_any(hb.off_target);
+  EXPECT_TRUE(torch::equal(blocks_all(hb.model->group_mask == 0), expected)) << hb.model->group_mask;
+  EXPECT_TRUE(torch::equal(hb.model->group_mask == 0, expected.repeat_interleave(4, 1)));
+  EXPECT_EQ(s.off_target_groups(), 3);
+  EXPECT_EQ(s.off_target_pruned(), 3);
+  EXPECT_NE(s.report().find("rate / off-target share = 1.000"), std::string::npos) << s.report();
 }
 
 namespace {

@@ -166,3 +166,48 @@ TEST(EvalLatentCli, StoreWithoutTruthNeedsAJudge) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--judge"), std::string::npos) << r.output;
 }
+
+TEST(EvalLatentCli, CircularSuccessLeavesOutHeadsTheClassifierDidNotTrain) {
+  // c1 leaves attribute 5 out of its loss (its head stays random); c2 (another seed) trains every head and gives
+  // the held-out attribute 5 its embedding. The circular success reads c1's heads, so attribute 5 has none; the
+  // ground-truth metrics are measured for every attribute as before.
+  test::TempDir dir("metrics_untrained_head");
+  std::string d = synth_world(dir);
+  const std::string small = " --set classifier.steps=20 --set classifier.hidden1=16 --set classifier.hidden2=8";
+  auto r = test::run_s3editor("train-classifier --store " + d + "/world.h5 --out " + d + "/c1.pt --run-dir " + d +
+                              "/run --set classifier.ignore_attributes=5" + small);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_s3editor("train-classifier --store " + d + "/world.h5 --out " + d + "/c2.pt --run-dir " + d +
+                         "/run2 --seed 7" + small);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_s3editor("train --store " + d + "/world.h5 --classifier " + d + "/c1.pt --out " + d + "/editor --run-dir " +
+                         d + "/run --set editor.transform=linear --set editor.heldout_attributes=5 "
+                         "--set editor.edit_layers=0-2 --set train.steps=1 --set editor.embedding_classifier=" + d +
+                         "/c2.pt --set editor.embedding_attributes=5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_s3editor("edit --store " + d + "/world.h5 --editor " + d + "/editor --protocol flip-each --rows heldout "
+                         "--out " + d + "/edited.h5 --run-dir " + d + "/edit");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_s3editor("eval-latent --edited " + d + "/edited.h5 --out " + d + "/eval/metrics.json --run-dir " + d +
+                         "/run");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("did not train"), std::string::npos) << r.output;
+  auto j = nlohmann::json::parse(test::read_file(dir / "eval/metrics.json"));
+  ASSERT_EQ(j["attributes"].size(), 6u);
+  double seen_sum = 0;
+  for (auto& a : j["attributes"]) {
+    EXPECT_TRUE(a["success"].is_number()) << a.dump();  // ground truth: every attribute
+    EXPECT_EQ(a["samples"], 30);
+    if (a["index"] == 5) {
+      EXPECT_EQ(a["split"], "unseen");
+      EXPECT_TRUE(a["classifier_success_circular"].is_null()) << a.dump();
+    } else {
+      ASSERT_TRUE(a["classifier_success_circular"].is_number()) << a.dump();
+      seen_sum += double(a["classifier_success_circular"]);
+    }
+  }
+  // The averages are over trained heads only: attribute 5 is the only unseen one, so there is none.
+  EXPECT_TRUE(j["summary"]["unseen"]["classifier_success_circular"].is_null()) << j["summary"].dump(2);
+  EXPECT_TRUE(j["summary"]["unseen"]["success"].is_number());
+  EXPECT_NEAR(double(j["summary"]["seen"]["classifier_success_circular"]), seen_sum / 5, 1e-12);
+}
