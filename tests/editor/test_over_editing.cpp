@@ -304,14 +304,15 @@ TEST(OverEditing, PruningAtTheOffTargetShareRemovesExactlyTheOffTargetGroups) {
   }
 }
 
-TEST(OverEditing, AResumedMeasuringWindowEqualsAnUninterruptedOne) {
-  auto a = hand_built(), b = hand_built();
+namespace {
+
+// A run stopped and resumed from state() / restore ends exactly like an uninterrupted one: stopped after step 3 (just
+// before the window of the selection at step 5: steps 4 and 5) and after step 4 (inside it).
+void expect_resumed_equals_uninterrupted(const EditorOptions& o) {
+  auto a = hand_built();
   perturb(a);
-  perturb(b);
-  auto o = schedule(0.25);
   GroupSparsifier sa(a.model, o);
   run_steps(sa, a, 0, 12);
-  // Stop after step 3 (just before the window of the selection at step 5: steps 4 and 5) and after step 4 (inside it).
   for (int64_t stop : {4, 5}) {
     auto c = hand_built();
     perturb(c);
@@ -326,6 +327,15 @@ TEST(OverEditing, AResumedMeasuringWindowEqualsAnUninterruptedOne) {
     EXPECT_TRUE(torch::allclose(second.over_share(), sa.over_share())) << "stop " << stop;
     EXPECT_TRUE(torch::allclose(second.last_scores(), sa.last_scores())) << "stop " << stop;
   }
+}
+
+}  // namespace
+
+TEST(OverEditing, AResumedMeasuringWindowEqualsAnUninterruptedOne) {
+  auto o = schedule(0.25);
+  expect_resumed_equals_uninterrupted(o);
+  auto b = hand_built();
+  perturb(b);
   // Without the window's sums in the state, the resumed selection at step 5 would see only step 5's batch: the
   // state carries something that matters (the sums differ from one step's).
   GroupSparsifier probe(b.model, o);
@@ -447,25 +457,7 @@ TEST(OverEditing, BlockModePrunesWholeBlocksAndExactlyRoundRateTimesBlocks) {
 
   // A resumed block-mode run (state() / restore, stopped before and inside the measuring window) equals an
   // uninterrupted one.
-  auto a = hand_built();
-  perturb(a);
-  auto o = block_schedule(0.5);
-  GroupSparsifier sa(a.model, o);
-  run_steps(sa, a, 0, 12);
-  for (int64_t stop : {4, 5}) {
-    auto c = hand_built();
-    perturb(c);
-    GroupSparsifier first(c.model, o);
-    run_steps(first, c, 0, stop);
-    auto state = first.state().clone();
-    ASSERT_EQ(state.sizes(), (std::vector<int64_t>{4, 2, 12}));
-    GroupSparsifier second(c.model, o);
-    second.restore(state, first.history());
-    run_steps(second, c, stop, 12);
-    EXPECT_TRUE(torch::equal(c.model->group_mask, a.model->group_mask)) << "stop " << stop;
-    EXPECT_TRUE(torch::allclose(second.over_share(), sa.over_share())) << "stop " << stop;
-    EXPECT_TRUE(torch::allclose(second.last_scores(), sa.last_scores())) << "stop " << stop;
-  }
+  expect_resumed_equals_uninterrupted(block_schedule(0.5));
 }
 
 TEST(OverEditing, BlockWritingOutsideTheTargetsIsPrunedBeforeOneWritingInside) {

@@ -70,6 +70,28 @@ EditorOptions small_options() {
   return o;
 }
 
+// The unseen set-up of the tests below: a main classifier that never trained attribute 2, whose embedding comes from
+// a second classifier, a linear editor holding attribute 2 out, and its context built from the store.
+struct UnseenSetUp {
+  ClassifierBundle main, second;
+  EditorOptions o;
+  EditorContext ctx;
+};
+
+UnseenSetUp unseen_set_up(const LatentStore& store) {
+  UnseenSetUp u;
+  u.main = make_classifier(5, 0.8, 1.7);
+  u.main.trained_attributes = {true, true, false};
+  u.second = make_classifier(9, -0.4, 0.6);
+  u.o = small_options();
+  u.o.transform = "linear";
+  u.o.heldout_attributes = {2};
+  u.o.embedding_classifier = "second.pt";
+  u.o.embedding_attributes = {2};
+  u.ctx = editor_context_build(u.main, store, all_rows(), u.o, 7, &u.second);
+  return u;
+}
+
 // Runs `f` and returns the message of the exception of type E it throws ("" and a failure when it throws none).
 template <typename E>
 std::string message_of(const std::function<void()>& f) {
@@ -204,15 +226,10 @@ TEST(UnseenByClassifier, RegLossIgnoresUntrainedHeads) {
   test::TempDir dir("unseen_reg");
   write_store(dir / "store.h5");
   LatentStore store(dir / "store.h5");
-  auto main = make_classifier(5, 0.8, 1.7);
-  main.trained_attributes = {true, true, false};
-  auto second = make_classifier(9, -0.4, 0.6);
-  EditorOptions o = small_options();
-  o.transform = "linear";
-  o.heldout_attributes = {2};
-  o.embedding_classifier = "second.pt";
-  o.embedding_attributes = {2};
-  auto ctx = editor_context_build(main, store, all_rows(), o, 7, &second);
+  auto u = unseen_set_up(store);
+  auto &main = u.main;
+  auto &o = u.o;
+  auto &ctx = u.ctx;
   ctx.label_correlation = torch::eye(3);  // every other logit counts fully in the mask
   torch::manual_seed(3);
   EditorModel model(editor_spec_make(o, ctx));
@@ -254,15 +271,10 @@ TEST(UnseenByClassifier, EditorFileRecordsItAndOldFilesLoadAsAllTrained) {
   test::TempDir dir("unseen_io");
   write_store(dir / "store.h5");
   LatentStore store(dir / "store.h5");
-  auto main = make_classifier(5, 0.8, 1.7);
-  main.trained_attributes = {true, true, false};
-  auto second = make_classifier(9, -0.4, 0.6);
-  EditorOptions o = small_options();
-  o.transform = "linear";
-  o.heldout_attributes = {2};
-  o.embedding_classifier = "second.pt";
-  o.embedding_attributes = {2};
-  auto ctx = editor_context_build(main, store, all_rows(), o, 7, &second);
+  auto u = unseen_set_up(store);
+  auto &main = u.main;
+  auto &o = u.o;
+  auto &ctx = u.ctx;
   ctx.embedding_classifier_sha256 = "ab12";
   ctx.embedding_classifier_path = "/somewhere/second.pt";
   torch::manual_seed(3);
