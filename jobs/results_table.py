@@ -21,6 +21,7 @@ import sys
 COLUMNS = [("seen", "success", "edit success"), ("seen", "identity", "identity"),
            ("seen", "preservation_error", "attr. preservation err."), ("seen", "locality", "locality"),
            ("seen", "over_editing", "over-editing"), ("seen", "drift", "drift"),
+           ("seen", "identity_leak", "identity leak"),
            ("unseen", "success", "unseen success"), ("unseen", "identity", "unseen identity")]
 
 
@@ -35,6 +36,7 @@ def cell(values, digits=3):
 MATCHED_COLUMNS = [("seen", "strength", "strength"), ("seen", "success", "edit success"),
                    ("seen", "identity", "identity"), ("seen", "preservation_error", "attr. preservation err."),
                    ("seen", "locality", "locality"), ("seen", "over_editing", "over-editing"), ("seen", "drift", "drift"),
+                   ("seen", "identity_leak", "identity leak"),
                    ("unseen", "strength", "unseen strength"), ("unseen", "identity", "unseen identity")]
 
 
