@@ -100,14 +100,15 @@ def svg_curves(rows, title, path, phases=1):
         parts.append(f'<rect x="60" y="{top}" width="{width - 80}" height="{panel_h}" fill="none" stroke="#999"/>')
         parts.append(f'<text x="62" y="{top - 4}">{name}</text>')
         parts.append(f'<text x="4" y="{top + 10}">{hi:.3g}</text><text x="4" y="{top + panel_h}">{lo:.3g}</text>')
-        raw = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in zip(steps, values))
+        stride = max(1, len(values) // 1200)  # at most ~1200 points a line: the file stays small, the plot the same
+        raw = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in list(zip(steps, values))[::stride])
         parts.append(f'<polyline points="{raw}" fill="none" stroke="#bbb" stroke-width="0.7"/>')
         for p in range(phases):  # the moving average restarts with each phase (another attribute's loss)
             span = [(s, v) for s, v in zip(steps, values) if x_max * p / phases < s <= x_max * (p + 1) / phases]
             if not span:
                 continue
             ma = moving_average([v for _, v in span], max(2, len(span) // 10))
-            smooth = " ".join(f"{x(s):.1f},{y(v):.1f}" for (s, _), v in zip(span, ma))
+            smooth = " ".join(f"{x(s):.1f},{y(v):.1f}" for (s, _), v in list(zip(span, ma))[::stride])
             parts.append(f'<polyline points="{smooth}" fill="none" stroke="#1f5fbf" stroke-width="1.6"/>')
         parts.append(f'<text x="{width - 60}" y="{top + panel_h + 14}">step {x_max}</text>')
     parts.append("</svg>")
