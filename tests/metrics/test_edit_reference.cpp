@@ -128,6 +128,17 @@ void check_with_python(const fs::path& dir, const std::string& transform, const 
   EXPECT_NE(r.output.find("max relative difference"), std::string::npos) << r.output;
 }
 
+// A region_mlp editor with identity and cycle terms on: two Adam steps in C++, then the python reference.
+void check_region_mlp(const fs::path& dir, EditorModel& model, const Problem& p, const std::string& extra = "") {
+  EditorOptions o;
+  o.w_identity = 0.5;
+  o.w_cycle = 0.3;
+  dump_problem(dir, p);
+  dump(dir, "group_mask", model->group_mask);
+  run_steps(dir, model, p, o, 1e-2, 1e-3);
+  check_with_python(dir, "region_mlp", o, 1e-2, 1e-3, 1.0, extra);
+}
+
 }  // namespace
 
 TEST(EditReference, RegionMlpLossesAndAdamSteps) {
@@ -147,13 +158,7 @@ TEST(EditReference, RegionMlpLossesAndAdamSteps) {
     for (auto& w : model->w2) w.mul_(10);  // a visible edit, so every loss term has a gradient worth comparing
     model->group_mask[1][4] = 0;           // one pruned neuron group
   }
-  EditorOptions o;
-  o.w_identity = 0.5;
-  o.w_cycle = 0.3;
-  dump_problem(dir.path(), p);
-  dump(dir.path(), "group_mask", model->group_mask);
-  run_steps(dir.path(), model, p, o, 1e-2, 1e-3);
-  check_with_python(dir.path(), "region_mlp", o, 1e-2, 1e-3, 1.0);
+  check_region_mlp(dir.path(), model, p);
 }
 
 TEST(EditReference, RefiningRegionMlpLossesAndAdamSteps) {
@@ -178,15 +183,9 @@ TEST(EditReference, RefiningRegionMlpLossesAndAdamSteps) {
     for (auto& w : model->w2) w.normal_(0, 0.3);
     model->group_mask[0][1] = 0;
   }
-  EditorOptions o;
-  o.w_identity = 0.5;
-  o.w_cycle = 0.3;
-  dump_problem(dir.path(), p);
-  dump(dir.path(), "group_mask", model->group_mask);
-  run_steps(dir.path(), model, p, o, 1e-2, 1e-3);
-  check_with_python(dir.path(), "region_mlp", o, 1e-2, 1e-3, 1.0,
-                    fmt::format("--expert-mode refine --linear-scale {} --embedding-scale {}", spec.linear_scale,
-                                spec.embedding_scale));
+  check_region_mlp(dir.path(), model, p,
+                   fmt::format("--expert-mode refine --linear-scale {} --embedding-scale {}", spec.linear_scale,
+                               spec.embedding_scale));
 }
 
 TEST(EditReference, LtLinearLossesAndAdamSteps) {
