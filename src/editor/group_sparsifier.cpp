@@ -58,12 +58,29 @@ torch::Tensor GroupSparsifier::block_spread(const torch::Tensor& t, double fill)
   return padded.index_select(1, block_of_);
 }
 
-torch::Tensor GroupSparsifier::block_scores(const torch::Tensor& energy, torch::Tensor* share) const {
-  // Mean of the block's neurons' normalised saliency (a block without neurons scores 0; it is never a candidate).
-  auto score = block_sum(saliency()) / block_size_.clamp_min(1).unsqueeze(0);
+torch::Tensor GroupSparsifier::to_units(const torch::Tensor& t) const { return block_mode_ ? block_sum(t) : t; }
+
+torch::Tensor GroupSparsifier::to_neurons(const torch::Tensor& u) const {
+  return block_mode_ ? block_spread(u, 0.0) : u;
+}
+
+torch::Tensor GroupSparsifier::units_alive() const {
+  auto alive = to_units((model_->group_mask > 0).to(torch::kFloat)) > 0;
+  return block_mode_ ? alive & (block_size_ > 0).unsqueeze(0) : alive;
+}
+
+torch::Tensor GroupSparsifier::units_dead() const {
+  auto dead = to_units((model_->group_mask > 0).to(torch::kFloat)) == 0;
+  return block_mode_ ? dead & (block_size_ > 0).unsqueeze(0) : dead;  // a block without neurons is neither
+}
+
+torch::Tensor GroupSparsifier::unit_scores(const torch::Tensor& energy, torch::Tensor* share) const {
+  // A block's saliency is the mean of its neurons' normalised saliency (a block without neurons scores 0; it is
+  // never a candidate).
+  auto score = block_mode_ ? block_sum(saliency()) / block_size_.clamp_min(1).unsqueeze(0) : saliency();
   if (!energy.defined()) return score;
-  // Over-editing of the block as a whole: its neurons' off-target energy over their total energy.
-  auto s = over_edit_share(block_sum(energy));
+  // Over-editing of the unit as a whole: its off-target energy over its total energy.
+  auto s = over_edit_share(to_units(energy));
   if (share) *share = s;
   return score - options_.crit_over_edit * s;
 }
@@ -132,19 +149,12 @@ torch::Tensor GroupSparsifier::saliency() const {
 
 torch::Tensor GroupSparsifier::score_groups(const torch::Tensor& ze, const torch::Tensor& e, const torch::Tensor& route,
                                             const torch::Tensor& g) const {
-  if (block_mode_) {
-    torch::Tensor energy;
-    if (options_.over_edit_criterion) {
-      energy = over_edit_energy(ze, e, route, g);
-      if (rank_sum_) rank_sum_(energy);
-    }
-    return block_spread(block_scores(energy), 0.0);
+  torch::Tensor energy;
+  if (options_.over_edit_criterion) {
+    energy = over_edit_energy(ze, e, route, g);
+    if (rank_sum_) rank_sum_(energy);
   }
-  auto score = saliency();
-  if (!options_.over_edit_criterion) return score;
-  auto energy = over_edit_energy(ze, e, route, g);
-  if (rank_sum_) rank_sum_(energy);
-  return score - options_.crit_over_edit * over_edit_share(energy);
+  return to_neurons(unit_scores(energy));
 }
 
 int64_t GroupSparsifier::next_selection(int64_t step) const {
@@ -169,64 +179,32 @@ void GroupSparsifier::before_step(int64_t step, const torch::Tensor& ze, const t
   }
   if (step != next) return;
   const int64_t period = (step - options_.sparsity_start) / options_.sparsity_period_steps;
-  if (block_mode_) {
-    select_blocks(step, period, measure);
-    return;
-  }
-  // Groups to add this period so that after the last period exactly target_groups_ are zero.
-  int64_t done = (model_->group_mask == 0).sum().item<int64_t>();
-  int64_t goal = std::llround(double(target_groups_) * double(period + 1) / double(options_.sparsity_periods));
-  int64_t pick = std::max<int64_t>(0, goal - done);
-  last_scores_ = saliency();
-  if (measure) {
-    auto share = over_edit_share(window_);
-    // A masked group wrote nothing in the window: it keeps the share measured while it was alive.
-    over_share_ = torch::where(model_->group_mask > 0, share, over_share_);
-    model_->over_edit_share = over_share_.clone();
-    last_scores_ = last_scores_ - options_.crit_over_edit * share;
-    window_.zero_();
-    spdlog::info("sparsity step {}: {} of {} groups measured off-target (>= {:.0f}% of their edit energy outside "
-                 "their rows' target regions); pruning {} more ({} of {} at the end)", step, off_target_groups(),
-                 model_->num_groups(), 100 * k_off_target_share, pick, target_groups_, model_->num_groups());
-  }
-  selected_.zero_();
-  if (pick == 0) return;
-  // Lowest scores among live groups; ties broken by index (deterministic on every rank).
-  auto candidates = last_scores_.flatten().masked_fill(model_->group_mask.flatten() == 0, INFINITY);
-  auto order = std::get<1>(candidates.sort(/*stable=*/true, 0, false));
-  selected_.view(-1).index_fill_(0, order.slice(0, 0, pick), true);
-}
-
-void GroupSparsifier::select_blocks(int64_t step, int64_t period, bool measure) {
-  const int K = model_->spec().num_experts;
-  auto full = (block_size_ > 0).unsqueeze(0).expand({K, block_size_.size(0)});  // [K, R]: blocks with neurons
-  auto live_neurons = block_sum((model_->group_mask > 0).to(torch::kFloat));
-  auto live = full & (live_neurons > 0);
-  // Blocks to add this period so that after the last period exactly target_blocks_ are zero (the last period takes
+  // Units to add this period so that after the last period exactly target_units() are zero (the last period takes
   // the rest); never more than are alive.
-  const int64_t done = (full & (live_neurons == 0)).sum().item<int64_t>();
-  const int64_t goal =
-      std::llround(double(target_blocks_) * double(period + 1) / double(options_.sparsity_periods));
-  const int64_t pick = std::min(std::max<int64_t>(0, goal - done), live.sum().item<int64_t>());
+  auto alive = units_alive();
+  const int64_t done = units_dead().sum().item<int64_t>();
+  const int64_t goal = std::llround(double(target_units()) * double(period + 1) / double(options_.sparsity_periods));
+  const int64_t pick = std::min(std::max<int64_t>(0, goal - done), alive.sum().item<int64_t>());
   torch::Tensor share;
-  auto scores = block_scores(measure ? window_ : torch::Tensor(), &share);
-  last_scores_ = block_spread(scores, 0.0);
+  auto scores = unit_scores(measure ? window_ : torch::Tensor(), &share);
+  last_scores_ = to_neurons(scores);
   if (measure) {
-    // Each neuron holds its block's share; a masked block keeps the share measured while it was alive.
-    over_share_ = torch::where(model_->group_mask > 0, block_spread(share, 0.0), over_share_);
+    // A masked unit wrote nothing in the window: it keeps the share measured while it was alive (block mode: each
+    // neuron holds its block's share).
+    over_share_ = torch::where(model_->group_mask > 0, to_neurons(share), over_share_);
     model_->over_edit_share = over_share_.clone();
     window_.zero_();
-    spdlog::info("sparsity step {}: {} of {} (expert, region) blocks measured off-target (>= {:.0f}% of their edit "
-                 "energy outside their rows' target regions); pruning {} more ({} of {} at the end)", step,
-                 off_target_groups(), units(), 100 * k_off_target_share, pick, target_blocks_, units());
+    spdlog::info("sparsity step {}: {} of {} {} measured off-target (>= {:.0f}% of their edit energy outside their "
+                 "rows' target regions); pruning {} more ({} of {} at the end)", step, off_target_groups(), units(),
+                 unit_name(), 100 * k_off_target_share, pick, target_units(), units());
   }
   selected_.zero_();
   if (pick == 0) return;
-  // Lowest scores among live blocks; ties broken by index k * R + r (deterministic on every rank).
-  auto candidates = scores.flatten().masked_fill(~live.flatten(), INFINITY);
+  // Lowest scores among live units; ties broken by index (k * H + h, or k * R + r: deterministic on every rank).
+  auto candidates = scores.flatten().masked_fill(~alive.flatten(), INFINITY);
   auto order = std::get<1>(candidates.sort(/*stable=*/true, 0, false));
   auto chosen = torch::zeros({candidates.numel()}, torch::kBool).index_fill_(0, order.slice(0, 0, pick), true);
-  selected_ = block_spread(chosen.view({K, -1}).to(torch::kFloat), 0.0) > 0.5;
+  selected_ = to_neurons(chosen.view(scores.sizes()).to(torch::kFloat)) > 0.5;
 }
 
 void GroupSparsifier::zero_groups(const torch::Tensor& which, double factor) {
@@ -261,46 +239,34 @@ void GroupSparsifier::after_step(int64_t step) {
 
 int64_t GroupSparsifier::off_target_groups() const {
   if (!over_share_.defined()) return 0;
-  // Block mode: every neuron of a block holds the block's share.
-  if (block_mode_) return (block_sum((over_share_ >= k_off_target_share).to(torch::kFloat)) > 0).sum().item<int64_t>();
-  return (over_share_ >= k_off_target_share).sum().item<int64_t>();
+  return off_target_units().sum().item<int64_t>();
 }
 
 int64_t GroupSparsifier::off_target_pruned() const {
   if (!over_share_.defined()) return 0;
-  if (block_mode_) {
-    auto off = block_sum((over_share_ >= k_off_target_share).to(torch::kFloat)) > 0;
-    auto dead = (block_size_ > 0).unsqueeze(0) & (block_sum((model_->group_mask > 0).to(torch::kFloat)) == 0);
-    return (off & dead).sum().item<int64_t>();
-  }
-  return ((over_share_ >= k_off_target_share) & (model_->group_mask == 0)).sum().item<int64_t>();
+  return (off_target_units() & units_dead()).sum().item<int64_t>();
+}
+
+torch::Tensor GroupSparsifier::off_target_units() const {
+  // Block mode: every neuron of a block holds the block's share.
+  return to_units((over_share_ >= k_off_target_share).to(torch::kFloat)) > 0;
 }
 
 std::string GroupSparsifier::report() const {
   if (!enabled_) return "sparsity: off";
-  if (block_mode_) {
-    const int64_t G = units(), off = off_target_groups();
-    const double rate = G > 0 ? double(target_blocks_) / double(G) : 0.0, off_share = G > 0 ? double(off) / double(G) : 0.0;
-    const std::string what = fmt::format("{} of {} (expert, region) blocks ({} neurons)", target_blocks_, G,
-                                         target_groups_);
-    if (!options_.over_edit_criterion)
-      return fmt::format("sparsity: pruned {} (rate {:.4f}); over-editing not measured (sparsity.over_edit = false)",
-                         what, rate);
-    return fmt::format("sparsity: pruned {} (rate {:.4f}); measured off-target blocks (>= {:.0f}% of their edit "
-                       "energy outside the target regions): {} (share {:.4f}); rate / off-target share = {}; "
-                       "off-target blocks pruned: {} of {}", what, rate, 100 * k_off_target_share, off, off_share,
-                       off > 0 ? fmt::format("{:.3f}", rate / off_share) : std::string("n/a (none)"),
-                       off_target_pruned(), off);
-  }
-  const int64_t G = model_->num_groups(), off = off_target_groups();
-  const double rate = double(target_groups_) / double(G), off_share = double(off) / double(G);
+  const int64_t G = units(), off = off_target_groups();
+  const double rate = G > 0 ? double(target_units()) / double(G) : 0.0, off_share = G > 0 ? double(off) / double(G) : 0.0;
+  const std::string what = block_mode_ ? fmt::format("{} of {} {} ({} neurons)", target_units(), G, unit_name(),
+                                                     target_groups_)
+                                       : fmt::format("{} of {} {}", target_units(), G, unit_name());
+  const char* noun = block_mode_ ? "blocks" : "groups";
   if (!options_.over_edit_criterion)
-    return fmt::format("sparsity: pruned {} of {} groups (rate {:.4f}); over-editing not measured "
-                       "(sparsity.over_edit = false)", target_groups_, G, rate);
-  return fmt::format("sparsity: pruned {} of {} groups (rate {:.4f}); measured off-target groups (>= {:.0f}% of "
-                     "their edit energy outside the target regions): {} (share {:.4f}); rate / off-target share = {}; "
-                     "off-target groups pruned: {} of {}", target_groups_, G, rate, 100 * k_off_target_share, off,
-                     off_share, off > 0 ? fmt::format("{:.3f}", rate / off_share) : std::string("n/a (none)"),
+    return fmt::format("sparsity: pruned {} (rate {:.4f}); over-editing not measured (sparsity.over_edit = false)",
+                       what, rate);
+  return fmt::format("sparsity: pruned {} (rate {:.4f}); measured off-target {} (>= {:.0f}% of their edit energy "
+                     "outside the target regions): {} (share {:.4f}); rate / off-target share = {}; off-target {} "
+                     "pruned: {} of {}", what, rate, noun, 100 * k_off_target_share, off, off_share,
+                     off > 0 ? fmt::format("{:.3f}", rate / off_share) : std::string("n/a (none)"), noun,
                      off_target_pruned(), off);
 }
 

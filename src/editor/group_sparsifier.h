@@ -101,14 +101,23 @@ class GroupSparsifier {
 
  private:
   void zero_groups(const torch::Tensor& which, double factor);
-  // Block mode: the selection at a period start (scores blocks, selects whole blocks).
-  void select_blocks(int64_t step, int64_t period, bool measure);
+  // The unit of selection is a neuron, or in block mode a region block: to_units sums a per-neuron [..., K, H]
+  // tensor into units ([..., K, H] itself, or [..., K, R]), to_neurons gives each neuron its unit's value.
+  torch::Tensor to_units(const torch::Tensor& t) const;
+  torch::Tensor to_neurons(const torch::Tensor& u) const;
+  // Units with a live neuron / with neurons, none of them live (blocks without neurons are neither) [K, U] bool.
+  torch::Tensor units_alive() const;
+  torch::Tensor units_dead() const;
+  // Units whose measured over-editing share is >= k_off_target_share [K, U] bool.
+  torch::Tensor off_target_units() const;
+  const char* unit_name() const { return block_mode_ ? "(expert, region) blocks" : "groups"; }
+  // Scores [K, U] of the units from the saliency and (if defined) over-editing sums [2, K, H]; `share` gets the
+  // units' over-editing shares.
+  torch::Tensor unit_scores(const torch::Tensor& energy, torch::Tensor* share = nullptr) const;
   // [..., K, H] -> [..., K, R]: sums over each block's neurons (neurons of no block left out).
   torch::Tensor block_sum(const torch::Tensor& t) const;
   // [K, R] -> [K, H]: each neuron gets its block's value (`fill` for a neuron of no block).
   torch::Tensor block_spread(const torch::Tensor& t, double fill) const;
-  // Block mode: scores [K, R] of the blocks from the saliency and (if defined) over-editing sums [2, K, H].
-  torch::Tensor block_scores(const torch::Tensor& energy, torch::Tensor* share = nullptr) const;
   // The selection step at or after `step` (-1 when none is left).
   int64_t next_selection(int64_t step) const;
   EditorModel& model_;
